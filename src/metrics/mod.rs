@@ -1,0 +1,1 @@
+//! Sample-quality metrics against an exact target or a reference sample.

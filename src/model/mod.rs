@@ -1,0 +1,1 @@
+//! The velocity network v_theta(x, t): a small MLP with a sinusoidal time embedding.

@@ -1,0 +1,1 @@
+//! PNG plots of data, samples, losses and velocity fields.
