@@ -1,1 +1,4 @@
 //! Sample-quality metrics against an exact target or a reference sample.
+
+pub mod nd;
+pub mod one_d;
