@@ -18,7 +18,7 @@ use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{AdamW, Grads, VelocityNet, Workspace};
-use crate::path::{Coupling, PathSpec};
+use crate::path::{ConditionalPath as _, PathSpec};
 use crate::rng::Rng;
 use crate::{Error, Result};
 
@@ -152,8 +152,8 @@ impl Batch {
         }
     }
 
-    /// Draws x_0 ~ N(0, I), x_1 from the pool with replacement and t ~ U[0, 1), in that order.
-    fn draw(&mut self, pool: &DataPool, rng: &mut Rng) {
+    /// Draws x_0 ~ N(0, I), x_1 from the pool with replacement, then t from the path's range.
+    fn draw(&mut self, pool: &DataPool, path: &PathSpec, rng: &mut Rng) {
         for x in self.x_0.iter_mut() {
             *x = rng.sample::<f32, _>(StandardNormal);
         }
@@ -165,9 +165,7 @@ impl Batch {
             row.copy_from_slice(&pool.values()[j * d..(j + 1) * d]);
         }
 
-        for t in self.t.iter_mut() {
-            *t = rng.random::<f32>();
-        }
+        path.path.sample_times(rng, &mut self.t);
     }
 }
 
@@ -201,9 +199,10 @@ pub fn train(
     let started = std::time::Instant::now();
 
     for step in 1..=config.steps {
-        batch.draw(pool, rng);
-        path.coupling.couple(&mut batch.x_0, &batch.x_1, d)?;
-        path.path.sample_conditional(&batch.x_0, &batch.x_1, &batch.t, rng, &mut batch.x_t, &mut batch.u_t);
+        batch.draw(pool, path, rng);
+        path.coupling.pair(&mut batch.x_0, &batch.x_1, d)?;
+        let (x_0, x_1, t) = (&batch.x_0, &batch.x_1, &batch.t);
+        path.path.sample_conditional(x_0, x_1, t, rng, &mut batch.x_t, &mut batch.u_t)?;
 
         let loss = net.loss_and_grad(&batch.x_t, &batch.t, &batch.u_t, &mut grads, &mut workspace);
         if !loss.is_finite() {
@@ -221,6 +220,3 @@ pub fn train(
     log.seconds = started.elapsed().as_secs_f64();
     Ok(log)
 }
-
-#[allow(unused)]
-fn _coupling_is_used(_: &Coupling) {}
