@@ -80,6 +80,15 @@ pub enum Error {
         /// The time reached when the cap was hit.
         t: f64,
     },
+
+    /// A plot could not be drawn (the drawing library failed; file errors are [`Error::Io`]).
+    #[error("plot {path}: {message}")]
+    Plot {
+        /// The image file being drawn.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl Error {
