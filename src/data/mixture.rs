@@ -17,7 +17,7 @@
 //! H(x) = int_x^{inf} (1 - F(u)) du  = sum_k w_k s_k [ phi(z_k) - z_k Phi(-z_k) ],
 //! ```
 //!
-//! and G(x) - H(x) = x - E[X]. Points live at t = 1 of the flow (the data end; t = 0 is noise).
+//! and `G(x) - H(x) = x - E[X]`. Points live at t = 1 of the flow (the data end; t = 0 is noise).
 
 use std::f64::consts::{PI, SQRT_2};
 
@@ -157,13 +157,13 @@ impl GaussianMixture1d {
             .sum()
     }
 
-    /// Mean E[X] = sum_k w_k m_k.
+    /// Mean `E[X] = sum_k w_k m_k`.
     pub fn mean(&self) -> f64 {
         self.components().map(|(w, m, _)| w * m).sum()
     }
 
-    /// Variance Var[X] = sum_k w_k (s_k^2 + m_k^2) - E[X]^2, computed as
-    /// sum_k w_k (s_k^2 + (m_k - E[X])^2) to avoid cancellation.
+    /// Variance `Var[X] = sum_k w_k (s_k^2 + m_k^2) - E[X]^2`, computed as
+    /// `sum_k w_k (s_k^2 + (m_k - E[X])^2)` to avoid cancellation.
     pub fn variance(&self) -> f64 {
         let mean = self.mean();
         self.components().map(|(w, m, s)| w * (s * s + (m - mean) * (m - mean))).sum()
