@@ -154,11 +154,16 @@ pub fn evaluate_nd(
     if options.max_points < 2 {
         return Err(Error::setting("max_points", options.max_points, "must be at least 2"));
     }
+    if options.n_directions == 0 {
+        return Err(Error::setting("n_directions", 0, "sliced W1 needs at least one direction"));
+    }
+
     let x_used = subsample_rows(x, d, options.max_points, rng);
     let y_used = subsample_rows(y, d, options.max_points, rng);
 
     let h = resolve_bandwidth(&x_used, &y_used, d, options.bandwidth)?;
     let pairs = AllPairs::new(&x_used, &y_used, d, Some(rbf_gamma(h)));
+    let energy = pairs.energy();
     let sliced_w1 = sliced_w1(x, y, d, options.n_directions, rng)?;
 
     Ok(MetricsNd {
@@ -167,8 +172,8 @@ pub fn evaluate_nd(
         n_y,
         n_x_used: x_used.len() / d,
         n_y_used: y_used.len() / d,
-        energy_v: pairs.energy().v_statistic,
-        energy_u: pairs.energy().u_statistic,
+        energy_v: energy.v_statistic,
+        energy_u: energy.u_statistic,
         mmd2: pairs.mmd2(),
         mmd_bandwidth: h,
         sliced_w1,
