@@ -95,6 +95,11 @@ pub struct OptimArgs {
     /// Keep the loss every this many steps (for the log and the loss plot).
     #[arg(long, default_value_t = 250)]
     pub log_every: usize,
+    /// Probability path and coupling: linear, quadratic, poly:N, cosine, vp[:BMIN:BMAX],
+    /// linear:sigma_min=S, ot (linear + minibatch optimal transport), stochastic[:s=S], sb;
+    /// append +ot to any path for the OT coupling.
+    #[arg(long, default_value = "linear")]
+    pub path: String,
     /// Size of the data pool drawn once from a built-in dataset; batches resample it.
     #[arg(long, default_value_t = 50_000)]
     pub pool: usize,

@@ -3,9 +3,10 @@
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
-use super::args::{EvaluateArgs, MixtureArgs, NetArgs, OptimArgs, SampleArgs, TrainArgs, VelocityArgs};
+use super::args::{EvaluateArgs, NetArgs, OptimArgs, SampleArgs, TrainArgs, VelocityArgs};
 use super::{default_columns, Ui};
 use flowmatching::data::mixture::GaussianMixture1d;
+use flowmatching::data::Target as _;
 use flowmatching::data::standardize::Standardizer;
 use flowmatching::flow::{Flow, FlowInfo};
 use flowmatching::metrics::one_d::{evaluate_1d, noise_floor, Metrics1d, NoiseFloor1d};
@@ -27,11 +28,11 @@ pub fn train_on_mixture(
     mixture: &GaussianMixture1d,
     net: &NetArgs,
     optim: &OptimArgs,
-    path: &PathSpec,
     seed: u64,
     ui: &Ui,
 ) -> Result<Trained> {
     let train_config = super::train_config(optim)?;
+    let path = PathSpec::parse(&optim.path).context("invalid --path")?;
     let net_config = super::net_config(net, 1)?;
 
     let pool = DataPool::from_f64(1, &mixture.sample(optim.pool, &mut stream(seed, Stream::Data)))?;
@@ -39,7 +40,7 @@ pub fn train_on_mixture(
 
     let bar = ui.progress(train_config.steps as u64, "training");
     let mut rng = stream(seed, Stream::Train);
-    let log = train_loop(&mut network, &pool, path, &train_config, &mut rng, |info| {
+    let log = train_loop(&mut network, &pool, &path, &train_config, &mut rng, |info| {
         if info.step % 50 == 0 || info.step == train_config.steps {
             bar.set_position(info.step as u64);
             bar.set_message(format!("loss {:.4}", info.loss));
@@ -49,7 +50,7 @@ pub fn train_on_mixture(
 
     let info = FlowInfo {
         path: path.to_string(),
-        data: format!("gaussian mixture 1d: {mixture}"),
+        data: mixture.name(),
         columns: default_columns(1),
         seed,
         train_steps: train_config.steps,
@@ -61,8 +62,7 @@ pub fn train_on_mixture(
 /// `flowmatching train`.
 pub fn train(args: &TrainArgs, ui: &Ui) -> Result<()> {
     let mixture = super::mixture(&args.mixture)?;
-    let path = PathSpec::default();
-    let trained = train_on_mixture(&mixture, &args.net, &args.optim, &path, args.seed, ui)?;
+    let trained = train_on_mixture(&mixture, &args.net, &args.optim, args.seed, ui)?;
 
     trained.flow.save(&args.out)?;
     if let Some(loss_csv) = &args.loss_csv {
@@ -198,6 +198,3 @@ pub fn velocity(args: &VelocityArgs) -> Result<()> {
     let header: Vec<String> = default_columns(d).iter().map(|c| format!("v_{c}")).collect();
     super::write_table(&args.out, &header, &v)
 }
-
-#[allow(dead_code)]
-fn _unused(_: &MixtureArgs) {}
