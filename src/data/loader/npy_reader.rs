@@ -130,7 +130,8 @@ impl Layout {
             .ok_or_else(|| format!("shape ({}, {}) is too large", self.n, self.d))?;
         if available < needed {
             return Err(format!(
-                "truncated: shape ({}, {}) of {} needs {needed} bytes of data, the file has {available}",
+                "truncated: shape ({}, {}) of {} needs {needed} bytes of data, the file has \
+                 {available}",
                 self.n, self.d, self.descr
             ));
         }
