@@ -89,6 +89,16 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+
+    /// A data file is unusable as a whole, or at a place that has no line and column (an empty
+    /// file, a truncated `.npy`, a bad value at a numpy index given in the message).
+    #[error("{path}: {message}")]
+    DataFile {
+        /// The file being read.
+        path: PathBuf,
+        /// What was wrong, with the place in the file when there is one.
+        message: String,
+    },
 }
 
 impl Error {
