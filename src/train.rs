@@ -17,7 +17,7 @@ use rand::Rng as _;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{AdamW, Grads, VelocityNet, Workspace};
+use crate::model::{AdamW, AdamWConfig, Grads, VelocityNet, Workspace};
 use crate::path::{ConditionalPath as _, PathSpec};
 use crate::rng::Rng;
 use crate::{Error, Result};
@@ -193,8 +193,9 @@ pub fn train(
 
     let mut batch = Batch::new(config.batch, d);
     let mut workspace = Workspace::new();
-    let mut grads = Grads::zeros_like(net);
-    let mut optimizer = AdamW::new(net, config.lr, config.weight_decay);
+    let mut grads = Grads::new(net);
+    let adamw = AdamWConfig { lr: config.lr, weight_decay: config.weight_decay, ..Default::default() };
+    let mut optimizer = AdamW::new(adamw, net.num_params())?;
     let mut log = TrainLog::default();
     let started = std::time::Instant::now();
 
@@ -204,11 +205,15 @@ pub fn train(
         let (x_0, x_1, t) = (&batch.x_0, &batch.x_1, &batch.t);
         path.path.sample_conditional(x_0, x_1, t, rng, &mut batch.x_t, &mut batch.u_t)?;
 
-        let loss = net.loss_and_grad(&batch.x_t, &batch.t, &batch.u_t, &mut grads, &mut workspace);
-        if !loss.is_finite() {
-            return Err(Error::NonFinite { context: format!("training loss at step {step}") });
-        }
-        optimizer.step(net, &grads);
+        let loss = net
+            .loss_and_grad(&batch.x_t, &batch.t, &batch.u_t, &mut grads, &mut workspace)
+            .map_err(|e| match e {
+                Error::NonFinite { .. } => {
+                    Error::NonFinite { context: format!("training loss at step {step}") }
+                }
+                other => other,
+            })?;
+        optimizer.step(net, &grads)?;
 
         let loss = f64::from(loss);
         if step % config.log_every == 0 || step == config.steps {
