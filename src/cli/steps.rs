@@ -179,8 +179,9 @@ pub fn velocity(args: &VelocityArgs) -> Result<()> {
     let d = flow.dim();
     let table = super::read_table(&args.input)?;
     if table.d != d + 1 {
+        let row = if d == 1 { "(x, t)".to_string() } else { format!("(x_1, ..., x_{d}, t)") };
         anyhow::bail!(
-            "{}: {} columns, but the checkpoint's data has d = {d}: rows must be (x_1, ..., x_{d}, t)",
+            "{}: {} columns, but the checkpoint's data has d = {d}: rows must be {row}",
             args.input.display(),
             table.d
         );
