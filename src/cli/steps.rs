@@ -37,6 +37,12 @@ pub fn train_on_mixture(
 
     let pool = DataPool::from_f64(1, &mixture.sample(optim.pool, &mut stream(seed, Stream::Data)))?;
     let mut network = VelocityNet::new(net_config, &mut stream(seed, Stream::Init))?;
+    super::debug(format!(
+        "path {path}; network {:?} with {} parameters; {:?}",
+        network.config(),
+        network.num_params(),
+        train_config
+    ));
 
     let bar = ui.progress(train_config.steps as u64, "training");
     let mut rng = stream(seed, Stream::Train);
