@@ -92,6 +92,10 @@ pub struct OptimArgs {
     /// AdamW decoupled weight decay.
     #[arg(long, default_value_t = 0.01)]
     pub weight_decay: f64,
+    /// Return an exponential moving average of the weights with this decay (0: the last
+    /// iterate, as the notebook does).
+    #[arg(long, default_value_t = 0.0)]
+    pub ema: f64,
     /// Keep the loss every this many steps (for the log and the loss plot).
     #[arg(long, default_value_t = 250)]
     pub log_every: usize,

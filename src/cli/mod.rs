@@ -110,6 +110,7 @@ pub fn train_config(args: &OptimArgs) -> Result<TrainConfig> {
         lr: args.lr,
         weight_decay: args.weight_decay,
         log_every: args.log_every,
+        ema_decay: args.ema,
     };
     config.validate()?;
     if args.pool == 0 {
