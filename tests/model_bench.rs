@@ -26,11 +26,16 @@ use flowmatching::model::{AdamW, AdamWConfig, Grads, NetConfig, VelocityNet, Wor
 use flowmatching::rng::{stream, Stream};
 use rand::Rng as _;
 
+fn setup() -> (VelocityNet<f32>, rand_chacha::ChaCha8Rng) {
+    let mut rng = stream(0, Stream::Init);
+    let net = VelocityNet::<f32>::new(NetConfig::default(), &mut rng).unwrap();
+    (net, rng)
+}
+
 #[test]
 #[ignore = "timing printout, run by hand"]
-fn time_training_step_and_sampling() {
-    let mut rng = stream(0, Stream::Init);
-    let mut net = VelocityNet::<f32>::new(NetConfig::default(), &mut rng).unwrap();
+fn time_training_step() {
+    let (mut net, mut rng) = setup();
     let mut opt = AdamW::new(AdamWConfig::default(), net.num_params()).unwrap();
     let mut grads = Grads::new(&net);
     let mut ws = Workspace::new();
@@ -49,20 +54,24 @@ fn time_training_step_and_sampling() {
         net.loss_and_grad(&x, &t, &y, &mut grads, &mut ws).unwrap();
         opt.step(&mut net, &grads).unwrap();
     });
-    println!("training step, batch {n}: {wall:.3} ms ({cpu:.3})");
-    let (wall, cpu) = time_it(steps, |_| {
-        net.loss_and_grad(&x, &t, &y, &mut grads, &mut ws).unwrap();
-    });
-    println!("  loss_and_grad alone: {wall:.3} ms ({cpu:.3})");
+    println!("training step (loss_and_grad + AdamW), batch {n}: {wall:.3} ms ({cpu:.3})");
     let mut out = vec![0.0f32; n];
     let (wall, cpu) = time_it(steps, |_| net.forward(&x, &t, &mut out, &mut ws).unwrap());
     println!("  forward alone: {wall:.3} ms ({cpu:.3})");
+}
 
+#[test]
+#[ignore = "timing printout, run by hand"]
+fn time_sampling() {
+    let (net, mut rng) = setup();
+    let mut ws = Workspace::new();
     let m = 20_000;
     let xs: Vec<f32> = (0..m).map(|_| rng.random::<f32>() * 8.0 - 4.0).collect();
     let mut vs = vec![0.0f32; m];
     net.forward_shared_t(&xs, 0.5, &mut vs, &mut ws).unwrap();
     let calls = 400;
+    let threads = rayon::current_num_threads();
+    println!("{threads} threads; wall ms per call (CPU ms per call, all threads)");
     let (wall, cpu) = time_it(calls, |s| {
         net.forward_shared_t(&xs, s as f32 / calls as f32, &mut vs, &mut ws).unwrap();
     });

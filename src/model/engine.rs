@@ -376,10 +376,16 @@ impl<T: Scalar> VelocityNet<T> {
     /// Fused bias + SiLU of hidden layer `l`: z += b, a = z s(z), keeping z and s(z) if asked.
     fn activate(&self, l: usize, bias: &[T], rows: usize, scratch: &mut Scratch<T>, keep: Keep) {
         let len = rows * self.config.hidden;
-        let (z, a) = (&mut scratch.z[l][..len], &mut scratch.a[l][..len]);
         match keep {
-            Keep::Nothing => bias_silu(z, bias, a),
-            Keep::Activations => bias_silu_keep(z, &mut scratch.s[l][..len], bias, a),
+            Keep::Nothing => {
+                // In place (less data in cache), then z's buffer becomes the activation.
+                bias_silu(&mut scratch.z[l][..len], bias);
+                std::mem::swap(&mut scratch.z[l], &mut scratch.a[l]);
+            }
+            Keep::Activations => {
+                let (z, s, a) = (&mut scratch.z[l], &mut scratch.s[l], &mut scratch.a[l]);
+                bias_silu_keep(&mut z[..len], &mut s[..len], bias, &mut a[..len]);
+            }
         }
     }
 
@@ -500,13 +506,13 @@ fn transpose<T: Scalar>(src: &[T], width: usize, dst: &mut [T]) {
 }
 
 simd_kernel! {
-    /// a = SiLU(z + b) column by column (column j has bias b_j); z is left as it was.
-    fn bias_silu<T: Scalar>(z: &[T], bias: &[T], a: &mut [T]) {
+    /// z = SiLU(z + b) column by column (column j has bias b_j), in place.
+    fn bias_silu<T: Scalar>(z: &mut [T], bias: &[T]) {
         let rows = z.len() / bias.len();
-        for ((z_col, a_col), b) in z.chunks_exact(rows).zip(a.chunks_exact_mut(rows)).zip(bias) {
-            for (z_i, a_i) in z_col.iter().zip(a_col) {
+        for (z_col, b) in z.chunks_exact_mut(rows).zip(bias) {
+            for z_i in z_col {
                 let v = *z_i + *b;
-                *a_i = v * v.sigmoid();
+                *z_i = v * v.sigmoid();
             }
         }
     }
