@@ -17,7 +17,8 @@
 //! it goes to `matrixmultiply`, whose 16-column kernels would mostly compute padding there.
 //!
 //! Hot element-wise loops are declared with `simd_kernel!`, which compiles them a second time
-//! with AVX2 and FMA and picks that version where the CPU has them. Reductions use eight fixed lanes, so sums do not depend on the instruction set.
+//! with AVX2 and FMA and picks that version where the CPU has them. Reductions use eight fixed
+//! lanes, so sums do not depend on the instruction set.
 
 use super::scalar::Scalar;
 
@@ -214,7 +215,10 @@ fn combine_lanes<T: Scalar>(acc: [T; LANES]) -> T {
 /// and FMA when the CPU has them (same arithmetic, wider registers, fused multiply-adds done
 /// in hardware), and as portable code otherwise.
 macro_rules! simd_kernel {
-    ($(#[$meta:meta])* $vis:vis fn $name:ident<T: Scalar>($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+    (
+        $(#[$meta:meta])*
+        $vis:vis fn $name:ident<T: Scalar>($($arg:ident: $ty:ty),* $(,)?) $body:block
+    ) => {
         $(#[$meta])*
         $vis fn $name<T: Scalar>($($arg: $ty),*) {
             #[inline(always)]

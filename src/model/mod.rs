@@ -34,6 +34,7 @@ mod adamw;
 pub mod checkpoint;
 mod embedding;
 mod engine;
+mod kernels;
 mod linalg;
 mod net;
 mod scalar;
