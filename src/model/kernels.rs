@@ -44,12 +44,12 @@ pub(crate) fn transpose<T: Scalar>(src: &[T], width: usize, dst: &mut [T]) {
 
 simd_kernel! {
     /// z = SiLU(z + b) column by column (column j has bias b_j), in place.
-    pub(crate) fn bias_silu<T: Scalar>(z: &mut [T], bias: &[T]) {
+    pub(crate) fn bias_silu<T: Scalar, const FUSED: bool>(z: &mut [T], bias: &[T]) {
         let rows = z.len() / bias.len();
         for (z_col, b) in z.chunks_exact_mut(rows).zip(bias) {
             for z_i in z_col {
                 let v = *z_i + *b;
-                *z_i = v * v.sigmoid();
+                *z_i = v * v.sigmoid::<FUSED>();
             }
         }
     }
@@ -57,7 +57,7 @@ simd_kernel! {
 
 simd_kernel! {
     /// z += b, s = sigmoid(z), a = z s, column by column.
-    pub(crate) fn bias_silu_keep<T: Scalar>(
+    pub(crate) fn bias_silu_keep<T: Scalar, const FUSED: bool>(
         z: &mut [T],
         s: &mut [T],
         bias: &[T],
@@ -68,7 +68,7 @@ simd_kernel! {
         for (((z_col, s_col), a_col), b) in columns.zip(a.chunks_exact_mut(rows)).zip(bias) {
             for ((z_i, s_i), a_i) in z_col.iter_mut().zip(s_col).zip(a_col) {
                 let v = *z_i + *b;
-                let sig = v.sigmoid();
+                let sig = v.sigmoid::<FUSED>();
                 (*z_i, *s_i, *a_i) = (v, sig, v * sig);
             }
         }
