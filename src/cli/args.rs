@@ -248,7 +248,7 @@ pub struct CompareArgs {
     pub solvers: String,
     /// Budgets of network evaluations (NFE) of the sweep, comma-separated; a fixed-step solver
     /// takes NFE / (its evaluations per step) steps, none when that is 0.
-    #[arg(long, default_value = "4,8,16,32,64,128")]
+    #[arg(long, default_value = "1,2,4,8,16,32,64,128")]
     pub nfe: String,
     /// Step counts of the sweep, comma-separated, the same for every fixed-step solver (instead
     /// of --nfe).

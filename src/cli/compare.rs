@@ -21,7 +21,7 @@
 //!
 //! Cost per path, in network evaluations of one point: training, plus (5 N + 1) × `--samples`
 //! for the fine solve of N steps, plus the sum of the sweep's NFE × `--sweep-samples`. The
-//! defaults (N = 100, 20 000 and 5000 points, NFE up to 128 for three solvers) keep a path to
+//! defaults (N = 100, 20 000 and 5000 points, NFE 1 to 128 for three solvers) keep a path to
 //! seconds on two cores.
 
 mod outputs;

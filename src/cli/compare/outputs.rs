@@ -313,7 +313,6 @@ fn moving_mean(losses: &[f64], window: usize) -> Vec<(f64, f64)> {
 
 /// w1_nfe.png with every path and solver, and one w1_nfe_<solver>.png per solver.
 fn plot_w1_against_nfe(out: &Path, report: &CompareReport) -> Result<()> {
-    let mut all: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     for (k, solver) in report.solvers.iter().enumerate() {
         let lines: Vec<(String, Vec<(f64, f64)>)> = (report.results.iter())
             .map(|r| (r.path.clone(), w1_points(r, k)))
@@ -321,8 +320,15 @@ fn plot_w1_against_nfe(out: &Path, report: &CompareReport) -> Result<()> {
             .collect();
         let title = format!("W1 to the exact mixture against NFE, {solver}");
         draw_w1(&out.join(format!("w1_nfe_{solver}.png")), &title, &lines, report)?;
-        all.extend(lines.into_iter().map(|(path, points)| (format!("{path} {solver}"), points)));
     }
+
+    let mut all: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for r in &report.results {
+        for (k, solver) in report.solvers.iter().enumerate() {
+            all.push((format!("{} {solver}", r.path), w1_points(r, k)));
+        }
+    }
+    all.retain(|(_, points)| !points.is_empty());
     draw_w1(&out.join("w1_nfe.png"), "W1 to the exact mixture against NFE", &all, report)
 }
 
