@@ -1,6 +1,7 @@
 //! Subcommands and the helpers they share: progress bars, CSV in and out, settings.
 
 pub mod args;
+mod compare;
 mod demo;
 mod steps;
 
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sample(a) => steps::sample(&a, &ui),
         Command::Evaluate(a) => steps::evaluate(&a),
         Command::Velocity(a) => steps::velocity(&a),
+        Command::Compare(a) => compare::run(&a, &ui),
     }
 }
 
