@@ -81,6 +81,15 @@ pub enum Error {
         t: f64,
     },
 
+    /// A plot could not be drawn (the drawing library failed; file errors are [`Error::Io`]).
+    #[error("plot {path}: {message}")]
+    Plot {
+        /// The image file being drawn.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+
     /// A data file is unusable as a whole, or at a place that has no line and column (an empty
     /// file, a truncated `.npy`, a bad value at a numpy index given in the message).
     #[error("{path}: {message}")]

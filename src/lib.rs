@@ -21,6 +21,7 @@
 
 pub mod data;
 pub mod error;
+pub mod flow;
 pub mod likelihood;
 pub mod metrics;
 pub mod model;

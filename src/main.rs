@@ -1,1 +1,25 @@
-fn main() {}
+//! The `flowmatching` command-line program: a thin layer over the library.
+//!
+//! Flags are parsed by clap, validated into library settings, and every error is reported once
+//! on stderr with its context. Exit codes: 0 success, 1 error, 2 usage error (from clap). A
+//! closed pipe on stdout (`flowmatching sample | head`) ends the program quietly with 0.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let args = cli::args::Cli::parse();
+    cli::init_logging(args.debug);
+
+    match cli::run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if cli::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

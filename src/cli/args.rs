@@ -1,0 +1,232 @@
+//! Command-line flags, parsed by clap and then validated into the library's settings.
+//!
+//! Every flag has a help line; `flowmatching <command> --help` prints them all with defaults.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Flow matching generative models: train, sample, evaluate and compare.
+///
+/// Time convention everywhere: t = 0 is noise (standard Gaussian), t = 1 is data.
+#[derive(Debug, Parser)]
+#[command(name = "flowmatching", version, about, long_about = None)]
+#[command(after_help = "Exit codes: 0 success, 1 error (bad input, failed run), 2 usage error.")]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Print debug logs on stderr.
+    #[arg(long, global = true)]
+    pub debug: bool,
+
+    /// Hide progress bars.
+    #[arg(long, global = true)]
+    pub quiet: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole pipeline on a built-in dataset: data, training, sampling (Euler and Heun),
+    /// metrics against the exact target, plots and a checkpoint, all written into --out.
+    Demo(DemoArgs),
+    /// Train a velocity network with conditional flow matching and save a checkpoint.
+    Train(TrainArgs),
+    /// Generate samples from a checkpoint by integrating dx/dt = v(x, t) from t = 0 to t = 1.
+    Sample(SampleArgs),
+    /// Score samples (CSV) against the exact target distribution or a reference file.
+    Evaluate(EvaluateArgs),
+    /// Evaluate v(x, t) at rows (x..., t) of a CSV and write the velocities as CSV.
+    Velocity(VelocityArgs),
+}
+
+/// Which built-in dataset to learn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DatasetName {
+    /// The notebook's 1D Gaussian mixture (configurable with --weights/--means/--stds).
+    Mixture,
+}
+
+/// The notebook's 1D Gaussian mixture, overridable component by component.
+#[derive(Debug, Clone, Args)]
+pub struct MixtureArgs {
+    /// Mixture weights, comma-separated, summing to 1.
+    #[arg(long, default_value = "0.2,0.3,0.1,0.4", allow_hyphen_values = true)]
+    pub weights: String,
+    /// Mixture means, comma-separated.
+    #[arg(long, default_value = "-6,-2,2,6", allow_hyphen_values = true)]
+    pub means: String,
+    /// Mixture standard deviations, comma-separated, positive.
+    #[arg(long, default_value = "0.5,0.3,0.4,0.6", allow_hyphen_values = true)]
+    pub stds: String,
+}
+
+/// The velocity network's shape.
+#[derive(Debug, Clone, Args)]
+pub struct NetArgs {
+    /// Width of each hidden layer.
+    #[arg(long, default_value_t = 64)]
+    pub hidden: usize,
+    /// Number of hidden layers.
+    #[arg(long, default_value_t = 2)]
+    pub depth: usize,
+    /// Size of the sinusoidal time embedding.
+    #[arg(long, default_value_t = 32)]
+    pub t_dim: usize,
+}
+
+/// Optimisation settings of conditional flow matching.
+#[derive(Debug, Clone, Args)]
+pub struct OptimArgs {
+    /// Training steps (one AdamW update each).
+    #[arg(long = "train-steps", visible_alias = "steps", default_value_t = 2500)]
+    pub train_steps: usize,
+    /// Batch size of (x_0, x_1, t) triples per step.
+    #[arg(long, default_value_t = 1024)]
+    pub batch: usize,
+    /// AdamW learning rate.
+    #[arg(long, default_value_t = 2e-3)]
+    pub lr: f64,
+    /// AdamW decoupled weight decay.
+    #[arg(long, default_value_t = 0.01)]
+    pub weight_decay: f64,
+    /// Keep the loss every this many steps (for the log and the loss plot).
+    #[arg(long, default_value_t = 250)]
+    pub log_every: usize,
+    /// Probability path and coupling: linear, quadratic, poly:N, cosine, vp[:BMIN:BMAX],
+    /// linear:sigma_min=S, ot (linear + minibatch optimal transport), stochastic[:s=S], sb;
+    /// append +ot to any path for the OT coupling.
+    #[arg(long, default_value = "linear")]
+    pub path: String,
+    /// Size of the data pool drawn once from a built-in dataset; batches resample it.
+    #[arg(long, default_value_t = 50_000)]
+    pub pool: usize,
+}
+
+/// How to integrate the ODE.
+#[derive(Debug, Clone, Args)]
+pub struct SolverArgs {
+    /// ODE solver: euler, midpoint, heun, rk4 or dopri5.
+    #[arg(long, default_value = "heun")]
+    pub solver: String,
+    /// Number of steps of a fixed-step solver.
+    #[arg(long, visible_alias = "ode-steps", default_value_t = 200)]
+    pub steps: usize,
+    /// Relative tolerance of dopri5.
+    #[arg(long, default_value_t = 1e-5)]
+    pub rtol: f64,
+    /// Absolute tolerance of dopri5.
+    #[arg(long, default_value_t = 1e-5)]
+    pub atol: f64,
+    /// Cap on dopri5's steps; hitting it is an error.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_steps: usize,
+}
+
+/// `flowmatching demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Directory for the checkpoint, samples, metrics and plots (created if missing).
+    #[arg(long, default_value = "out/demo")]
+    pub out: PathBuf,
+    /// Seed of every random draw; the same seed gives the same results.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Built-in dataset.
+    #[arg(long, value_enum, default_value_t = DatasetName::Mixture)]
+    pub dataset: DatasetName,
+    /// Number of samples drawn with each solver.
+    #[arg(long, default_value_t = 20_000)]
+    pub samples: usize,
+    /// Number of steps of the Euler and Heun solvers.
+    #[arg(long, default_value_t = 200)]
+    pub ode_steps: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub mixture: MixtureArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub net: NetArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub optim: OptimArgs,
+}
+
+/// `flowmatching train`.
+#[derive(Debug, Clone, Args)]
+pub struct TrainArgs {
+    /// Where to write the checkpoint (.safetensors).
+    #[arg(long, short, default_value = "model.safetensors")]
+    pub out: PathBuf,
+    /// Seed of every random draw.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Built-in dataset to learn.
+    #[arg(long, value_enum, default_value_t = DatasetName::Mixture)]
+    pub dataset: DatasetName,
+    /// Also write the logged losses as CSV (step,loss).
+    #[arg(long)]
+    pub loss_csv: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub mixture: MixtureArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub net: NetArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub optim: OptimArgs,
+}
+
+/// `flowmatching sample`.
+#[derive(Debug, Clone, Args)]
+pub struct SampleArgs {
+    /// Checkpoint written by `flowmatching train` (or a PyTorch state dict of the notebook's net).
+    #[arg(long, short)]
+    pub checkpoint: PathBuf,
+    /// Where to write the samples as CSV ("-" for standard output).
+    #[arg(long, short, default_value = "-")]
+    pub out: PathBuf,
+    /// Number of samples.
+    #[arg(long, short = 'n', default_value_t = 20_000)]
+    pub samples: usize,
+    /// Seed of the noise x_0.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub solver: SolverArgs,
+}
+
+/// `flowmatching evaluate`.
+#[derive(Debug, Clone, Args)]
+pub struct EvaluateArgs {
+    /// Samples to score: CSV with one column (1D).
+    #[arg(long, short)]
+    pub samples: PathBuf,
+    /// Also write the metrics as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Seed of the fresh true samples that give the sampling-noise floor.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub mixture: MixtureArgs,
+}
+
+/// `flowmatching velocity`.
+#[derive(Debug, Clone, Args)]
+pub struct VelocityArgs {
+    /// Checkpoint to evaluate.
+    #[arg(long, short)]
+    pub checkpoint: PathBuf,
+    /// CSV of rows (x_1, ..., x_d, t); a header row is detected and skipped.
+    #[arg(long, short)]
+    pub input: PathBuf,
+    /// Where to write the velocities as CSV ("-" for standard output).
+    #[arg(long, short, default_value = "-")]
+    pub out: PathBuf,
+}

@@ -1,0 +1,163 @@
+//! Subcommands and the helpers they share: progress bars, CSV in and out, settings.
+
+pub mod args;
+mod demo;
+mod steps;
+
+use std::io::Write as _;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use args::{Cli, Command, MixtureArgs, NetArgs, OptimArgs, SolverArgs};
+use flowmatching::data::loader::{self, HeaderMode, LoadOptions};
+use flowmatching::data::mixture::GaussianMixture1d;
+use flowmatching::model::NetConfig;
+use flowmatching::solve::{SolveOptions, Solver};
+use flowmatching::train::TrainConfig;
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let ui = Ui { quiet: cli.quiet };
+    match cli.command {
+        Command::Demo(a) => demo::run(&a, &ui),
+        Command::Train(a) => steps::train(&a, &ui),
+        Command::Sample(a) => steps::sample(&a, &ui),
+        Command::Evaluate(a) => steps::evaluate(&a),
+        Command::Velocity(a) => steps::velocity(&a),
+    }
+}
+
+/// Debug logs on stderr behind `--debug`; quiet otherwise.
+pub fn init_logging(debug: bool) {
+    DEBUG.store(debug, std::sync::atomic::Ordering::Relaxed);
+}
+
+static DEBUG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Prints a debug line on stderr when `--debug` was given.
+pub fn debug(message: impl std::fmt::Display) {
+    if DEBUG.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("[debug] {message}");
+    }
+}
+
+/// Whether an error is a closed stdout pipe, which is not worth reporting.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// How much the program shows on stderr.
+pub struct Ui {
+    quiet: bool,
+}
+
+impl Ui {
+    /// A progress bar of `len` steps on stderr, hidden with `--quiet` or when stderr is no
+    /// terminal.
+    pub fn progress(&self, len: u64, what: &str) -> ProgressBar {
+        if self.quiet {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::new(len);
+        let style = ProgressStyle::with_template(
+            "{prefix:>10} [{bar:30}] {pos}/{len} {msg} ({elapsed}, eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        bar.set_style(style);
+        bar.set_prefix(what.to_string());
+        bar
+    }
+
+    /// A status line on stderr, unless `--quiet`.
+    pub fn status(&self, message: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("{message}");
+        }
+    }
+}
+
+/// The mixture given by `--weights`, `--means` and `--stds`.
+pub fn mixture(args: &MixtureArgs) -> Result<GaussianMixture1d> {
+    GaussianMixture1d::from_strs(&args.weights, &args.means, &args.stds)
+        .context("invalid mixture (--weights/--means/--stds)")
+}
+
+/// The network shape from the flags, for data of dimension `dim`.
+pub fn net_config(args: &NetArgs, dim: usize) -> Result<NetConfig> {
+    let config = NetConfig {
+        dim,
+        hidden: args.hidden,
+        depth: args.depth,
+        t_dim: args.t_dim,
+        ..NetConfig::default()
+    };
+    config.validate().context("invalid network shape (--hidden/--depth/--t-dim)")?;
+    Ok(config)
+}
+
+/// The training settings from the flags.
+pub fn train_config(args: &OptimArgs) -> Result<TrainConfig> {
+    let config = TrainConfig {
+        steps: args.train_steps,
+        batch: args.batch,
+        lr: args.lr,
+        weight_decay: args.weight_decay,
+        log_every: args.log_every,
+    };
+    config.validate()?;
+    if args.pool == 0 {
+        anyhow::bail!("invalid --pool = 0: the data pool needs at least one point");
+    }
+    Ok(config)
+}
+
+/// The ODE solver settings from the flags.
+pub fn solve_options(args: &SolverArgs) -> Result<SolveOptions> {
+    let mut solver: Solver = args.solver.parse().context("invalid --solver")?;
+    if let Solver::Dopri5 { rtol, atol, max_steps } = &mut solver {
+        (*rtol, *atol, *max_steps) = (args.rtol, args.atol, args.max_steps);
+    }
+    solver.validate().context("invalid solver settings (--rtol/--atol/--max-steps)")?;
+    if args.steps == 0 && !solver.is_adaptive() {
+        anyhow::bail!("invalid --steps = 0: a fixed-step solver needs at least one step");
+    }
+    Ok(SolveOptions::new(solver, args.steps))
+}
+
+/// Reads a numeric CSV (header detected) as an n x d dataset.
+pub fn read_table(path: &Path) -> Result<loader::Dataset> {
+    let options = LoadOptions { header: HeaderMode::Auto, ..LoadOptions::default() };
+    Ok(loader::load(path, &options)?)
+}
+
+/// Writes rows as CSV to `path`, or to stdout when `path` is `-`.
+pub fn write_table(path: &Path, header: &[String], values: &[f64]) -> Result<()> {
+    if path.as_os_str() != "-" {
+        return Ok(loader::write_csv(path, header, values)?);
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    writeln!(out, "{}", header.join(","))?;
+    for row in values.chunks(header.len().max(1)) {
+        let cells: Vec<String> = row.iter().map(|v| v.to_string()).collect();
+        writeln!(out, "{}", cells.join(","))?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Column names `x` (1D) or `x1, x2, ...`.
+pub fn default_columns(d: usize) -> Vec<String> {
+    if d == 1 {
+        vec!["x".to_string()]
+    } else {
+        (1..=d).map(|j| format!("x{j}")).collect()
+    }
+}

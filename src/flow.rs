@@ -1,0 +1,265 @@
+//! A trained flow: the velocity network together with the data transform it was trained in.
+//!
+//! The network never sees data units: it learns in standardised coordinates z = (x - m) / s
+//! (the identity for built-in targets). This module is the one place that knows both, so
+//! samples, velocities and log-densities come back in the data's own units:
+//!
+//! ```text
+//! sample:     z(0) ~ N(0, I),  dz/dt = v_theta(z, t) from t = 0 to 1,  x = m + s z(1)
+//! velocity:   dx/dt = s * v_theta((x - m) / s, t)
+//! likelihood: log p_x(x) = log p_z(z) - sum_j ln s_j
+//! ```
+//!
+//! It also adapts the f32 network to the f64 [`VelocityField`] interface of the solvers.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rand::Rng as _;
+use rand_distr::StandardNormal;
+use serde::{Deserialize, Serialize};
+
+use crate::data::standardize::Standardizer;
+use crate::likelihood::{log_likelihood, LikelihoodOptions, LogLikelihood};
+use crate::model::{checkpoint, VelocityNet, Workspace};
+use crate::rng::Rng;
+use crate::solve::{solve, JvpField, SolveOptions, Solution, VelocityField};
+use crate::{Error, Result};
+
+/// Checkpoint metadata key of the standardisation, as JSON.
+pub const STANDARDIZER_KEY: &str = "flowmatching.standardizer";
+/// Checkpoint metadata key of the [`FlowInfo`], as JSON.
+pub const INFO_KEY: &str = "flowmatching.info";
+
+/// What a checkpoint remembers about how its network was trained.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FlowInfo {
+    /// The probability path spec, e.g. `linear` or `quadratic+ot`.
+    pub path: String,
+    /// The data: a built-in target's name or a file name.
+    pub data: String,
+    /// Column names of the data, when known.
+    pub columns: Vec<String>,
+    /// The seed of the training run.
+    pub seed: u64,
+    /// Training steps taken.
+    pub train_steps: usize,
+}
+
+/// A trained network with its standardisation and provenance.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    net: VelocityNet<f32>,
+    standardizer: Standardizer,
+    info: FlowInfo,
+}
+
+impl Flow {
+    /// Bundles a network with the transform it was trained in; their dimensions must agree.
+    pub fn new(net: VelocityNet<f32>, standardizer: Standardizer, info: FlowInfo) -> Result<Self> {
+        if standardizer.dim() != net.dim() {
+            return Err(Error::DimensionMismatch {
+                context: "standardizer vs network".into(),
+                expected: net.dim(),
+                found: standardizer.dim(),
+            });
+        }
+        Ok(Flow { net, standardizer, info })
+    }
+
+    /// Dimension d of the data.
+    pub fn dim(&self) -> usize {
+        self.net.dim()
+    }
+
+    /// The network (in standardised units).
+    pub fn net(&self) -> &VelocityNet<f32> {
+        &self.net
+    }
+
+    /// The data transform.
+    pub fn standardizer(&self) -> &Standardizer {
+        &self.standardizer
+    }
+
+    /// Provenance of the training run.
+    pub fn info(&self) -> &FlowInfo {
+        &self.info
+    }
+
+    /// Writes a safetensors checkpoint (PyTorch's tensor names and layout) with our metadata.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let mut extra = BTreeMap::new();
+        extra.insert(STANDARDIZER_KEY.to_string(), to_json(path, &self.standardizer)?);
+        extra.insert(INFO_KEY.to_string(), to_json(path, &self.info)?);
+        checkpoint::save(path, &self.net, &extra)
+    }
+
+    /// Reads a checkpoint written by [`Flow::save`], or a bare PyTorch state dict of the
+    /// notebook's network (then the standardisation is the identity).
+    pub fn load(path: &Path) -> Result<Self> {
+        let ckpt = checkpoint::load::<f32>(path)?;
+        let d = ckpt.net.dim();
+        let bad = |key: &str, e: serde_json::Error| Error::Checkpoint {
+            path: path.to_path_buf(),
+            message: format!("metadata {key} is not valid: {e}"),
+        };
+
+        let standardizer = match ckpt.extra.get(STANDARDIZER_KEY) {
+            Some(text) => serde_json::from_str(text).map_err(|e| bad(STANDARDIZER_KEY, e))?,
+            None => Standardizer::identity(d),
+        };
+        let info = match ckpt.extra.get(INFO_KEY) {
+            Some(text) => serde_json::from_str(text).map_err(|e| bad(INFO_KEY, e))?,
+            None => FlowInfo::default(),
+        };
+        Flow::new(ckpt.net, standardizer, info).map_err(|e| Error::Checkpoint {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The network as an ODE field in standardised units.
+    pub fn field(&self) -> NetField<'_> {
+        NetField::new(&self.net)
+    }
+
+    /// Draws `n` noise points z(0) ~ N(0, I) from `rng`, row-major `n * d`.
+    pub fn noise(&self, n: usize, rng: &mut Rng) -> Vec<f64> {
+        (0..n * self.dim()).map(|_| rng.sample::<f64, _>(StandardNormal)).collect()
+    }
+
+    /// Integrates from noise `z_0` (standardised units) at t = 0 to t = 1 and returns the
+    /// solution with `x` (and any recorded trajectory) mapped to data units.
+    pub fn generate(&self, z_0: &[f64], options: &SolveOptions) -> Result<Solution> {
+        let mut solution = solve(&mut self.field(), z_0, 0.0, 1.0, options)?;
+        self.standardizer.inverse_in_place(&mut solution.x)?;
+        for snapshot in &mut solution.trajectory {
+            self.standardizer.inverse_in_place(&mut snapshot.x)?;
+        }
+        Ok(solution)
+    }
+
+    /// Draws `n` noise points from `rng` and integrates them to data; see [`Flow::generate`].
+    pub fn sample(&self, n: usize, options: &SolveOptions, rng: &mut Rng) -> Result<Solution> {
+        let z_0 = self.noise(n, rng);
+        self.generate(&z_0, options)
+    }
+
+    /// Integrates data points `x_1` (data units) back from t = 1 to t = 0: their noise codes.
+    pub fn encode(&self, x_1: &[f64], options: &SolveOptions) -> Result<Solution> {
+        let z_1 = self.standardizer.forward(x_1)?;
+        solve(&mut self.field(), &z_1, 1.0, 0.0, options)
+    }
+
+    /// dx/dt at data-unit points `x` (row-major `n * d`) and per-row times `t`.
+    pub fn velocity(&self, x: &[f64], t: &[f64]) -> Result<Vec<f64>> {
+        let d = self.dim();
+        if x.len() != t.len() * d {
+            return Err(Error::DimensionMismatch {
+                context: "velocity: points vs times".into(),
+                expected: t.len() * d,
+                found: x.len(),
+            });
+        }
+        let z: Vec<f32> = self.standardizer.forward(x)?.iter().map(|&v| v as f32).collect();
+        let t: Vec<f32> = t.iter().map(|&v| v as f32).collect();
+        let mut v = vec![0.0f32; z.len()];
+        self.net.forward(&z, &t, &mut v, &mut Workspace::new())?;
+
+        let scale = self.standardizer.scale();
+        let v: Vec<f64> = v.iter().enumerate().map(|(i, &v)| f64::from(v) * scale[i % d]).collect();
+        if v.iter().any(|v| !v.is_finite()) {
+            return Err(Error::NonFinite { context: "network velocity".into() });
+        }
+        Ok(v)
+    }
+
+    /// log p_1(x) in data units for each row of `x_1`, by the instantaneous change of variables
+    /// (see [`crate::likelihood`]).
+    pub fn log_likelihood(
+        &self,
+        x_1: &[f64],
+        options: &LikelihoodOptions,
+        rng: &mut Rng,
+    ) -> Result<LogLikelihood> {
+        let z_1 = self.standardizer.forward(x_1)?;
+        let mut result = log_likelihood(&mut self.field(), &z_1, options, rng)?;
+        for log_p in &mut result.log_p_1 {
+            *log_p = self.standardizer.log_density_in_data_units(*log_p);
+        }
+        Ok(result)
+    }
+}
+
+fn to_json<T: Serialize>(path: &Path, value: &T) -> Result<String> {
+    serde_json::to_string(value)
+        .map_err(|e| Error::Checkpoint { path: path.to_path_buf(), message: e.to_string() })
+}
+
+/// The f32 network seen as an f64 [`VelocityField`] with all rows at one time.
+///
+/// Holds its own buffers, so repeated evaluations allocate nothing after the first.
+pub struct NetField<'a> {
+    net: &'a VelocityNet<f32>,
+    workspace: Workspace<f32>,
+    x: Vec<f32>,
+    v: Vec<f32>,
+    dx: Vec<f32>,
+    dv: Vec<f32>,
+}
+
+impl<'a> NetField<'a> {
+    /// Wraps `net`.
+    pub fn new(net: &'a VelocityNet<f32>) -> Self {
+        NetField {
+            net,
+            workspace: Workspace::new(),
+            x: Vec::new(),
+            v: Vec::new(),
+            dx: Vec::new(),
+            dv: Vec::new(),
+        }
+    }
+}
+
+fn load_f32(buffer: &mut Vec<f32>, values: &[f64]) {
+    buffer.clear();
+    buffer.extend(values.iter().map(|&v| v as f32));
+}
+
+fn store_f64(out: &mut [f64], values: &[f32]) {
+    for (o, &v) in out.iter_mut().zip(values) {
+        *o = f64::from(v);
+    }
+}
+
+impl VelocityField for NetField<'_> {
+    fn dim(&self) -> usize {
+        self.net.dim()
+    }
+
+    fn eval(&mut self, t: f64, x: &[f64], v: &mut [f64]) {
+        load_f32(&mut self.x, x);
+        self.v.resize(x.len(), 0.0);
+        // The solvers pass whole rows, so the shapes always agree; a mismatch is a bug here.
+        self.net
+            .forward_shared_t(&self.x, t as f32, &mut self.v, &mut self.workspace)
+            .expect("solver passed a batch of whole rows");
+        store_f64(v, &self.v);
+    }
+}
+
+impl JvpField for NetField<'_> {
+    fn eval_jvp(&mut self, t: f64, x: &[f64], dx: &[f64], v: &mut [f64], dv: &mut [f64]) {
+        load_f32(&mut self.x, x);
+        load_f32(&mut self.dx, dx);
+        self.v.resize(x.len(), 0.0);
+        self.dv.resize(x.len(), 0.0);
+        self.net
+            .forward_jvp(&self.x, t as f32, &self.dx, &mut self.v, &mut self.dv, &mut self.workspace)
+            .expect("solver passed a batch of whole rows");
+        store_f64(v, &self.v);
+        store_f64(dv, &self.dv);
+    }
+}

@@ -1,0 +1,584 @@
+//! Forward, forward-mode tangent and backward passes over batches, in parallel chunks.
+//!
+//! Buffers are batch-first and row-major: `x` is `n x d`, `t` is `n`. A layer is
+//! z = h W^T + b (one GEMM per chunk of rows), followed for hidden layers by the fused
+//! bias + SiLU pass a = z s(z), s(z) = 1 / (1 + e^{-z}); training keeps z and s(z) for the
+//! backward pass, where SiLU'(z) = s(z) (1 + z (1 - s(z))).
+//!
+//! Rows are cut into chunks of [`CHUNK_ROWS`]; consecutive chunks form groups, one rayon task
+//! and one [`Workspace`] scratch slot per group. Every chunk writes its own output rows and, in
+//! training, its own gradient buffer; these are then summed chunk 0, 1, 2, ... So results are
+//! bit-identical whatever the number of threads. Once a workspace has grown to the largest
+//! batch seen, passes allocate nothing.
+
+use rayon::prelude::*;
+
+use super::embedding::{embed, embed_columns};
+use super::linalg::{cross, product, simd_kernel, sum_lanes, MatRef};
+use super::net::{Grads, LayerShape, VelocityNet};
+use super::scalar::Scalar;
+use crate::{Error, Result};
+
+/// Rows per chunk: the unit of parallel work and of the fixed gradient summation order.
+pub const CHUNK_ROWS: usize = 128;
+
+/// Reusable buffers for the passes of one network shape. Create once, pass to every call.
+#[derive(Debug, Clone, Default)]
+pub struct Workspace<T> {
+    shape: Option<(usize, usize, usize, usize)>,
+    slots: Vec<Scratch<T>>,
+    chunk_grads: Vec<T>,
+    chunk_sq_err: Vec<T>,
+    emb: Vec<T>,
+    first_bias: Vec<T>,
+    /// Every layer's W^T, row-major `[inputs, outputs]` at the weight's offset, refreshed at
+    /// the start of each pass: as the right factor of a product it is then read row by row.
+    weights_t: Vec<T>,
+}
+
+impl<T: Scalar> Workspace<T> {
+    /// An empty workspace; it grows on first use.
+    pub fn new() -> Self {
+        Workspace {
+            shape: None,
+            slots: Vec::new(),
+            chunk_grads: Vec::new(),
+            chunk_sq_err: Vec::new(),
+            emb: Vec::new(),
+            first_bias: Vec::new(),
+            weights_t: Vec::new(),
+        }
+    }
+
+    /// Sizes the workspace for `net` and a batch of `n` rows and transposes the weights;
+    /// returns how rows are split.
+    fn prepare(&mut self, net: &VelocityNet<T>, n: usize) -> Plan {
+        let c = net.config();
+        let shape = (c.dim, c.hidden, c.depth, c.t_dim);
+        if self.shape != Some(shape) {
+            self.slots.clear();
+            self.shape = Some(shape);
+            self.emb = vec![T::ZERO; c.t_dim];
+            self.first_bias = vec![T::ZERO; c.hidden];
+        }
+        self.weights_t.resize(net.num_params(), T::ZERO);
+        for (l, layer) in net.layers().iter().enumerate() {
+            let w_t = &mut self.weights_t[layer.weight_offset..layer.bias_offset];
+            transpose(net.weight(l), layer.inputs, w_t);
+        }
+
+        let plan = Plan::new(n);
+        while self.slots.len() < plan.groups {
+            self.slots.push(Scratch::new(net));
+        }
+        plan
+    }
+}
+
+/// How a batch is cut: `chunks` chunks of [`CHUNK_ROWS`] rows (the last may be shorter),
+/// `chunks_per_group` consecutive chunks per rayon task.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    chunks: usize,
+    groups: usize,
+    chunks_per_group: usize,
+}
+
+impl Plan {
+    fn new(n: usize) -> Self {
+        let chunks = n.div_ceil(CHUNK_ROWS);
+        // A few tasks per thread lets rayon balance uneven cores; the split never changes
+        // results, only which scratch slot a chunk borrows.
+        let target_groups = 4 * rayon::current_num_threads().max(1);
+        let chunks_per_group = chunks.div_ceil(target_groups).max(1);
+        Plan { chunks, groups: chunks.div_ceil(chunks_per_group), chunks_per_group }
+    }
+
+    fn group_rows(&self) -> usize {
+        self.chunks_per_group * CHUNK_ROWS
+    }
+}
+
+/// Per-task buffers, each sized for [`CHUNK_ROWS`] rows and laid out column-major (see
+/// `linalg`): a w-wide buffer of a chunk with `rows` rows holds w contiguous columns.
+#[derive(Debug, Clone, Default)]
+struct Scratch<T> {
+    /// First-layer input [x, emb(t)], `d + t_dim` columns.
+    h0: Vec<T>,
+    /// x or a tangent dx of the chunk, d columns.
+    x: Vec<T>,
+    /// Pre-activations z, sigmoids s(z) and activations a of each hidden layer.
+    z: Vec<Vec<T>>,
+    s: Vec<Vec<T>>,
+    a: Vec<Vec<T>>,
+    /// Gradients or tangents flowing between hidden layers (two, to ping-pong).
+    g: Vec<T>,
+    g_next: Vec<T>,
+    /// Network output, d columns; in training overwritten by dL/d(output).
+    out: Vec<T>,
+}
+
+impl<T: Scalar> Scratch<T> {
+    fn new(net: &VelocityNet<T>) -> Self {
+        let c = net.config();
+        let layer = || vec![T::ZERO; CHUNK_ROWS * c.hidden];
+        Scratch {
+            h0: vec![T::ZERO; CHUNK_ROWS * c.input_dim()],
+            x: vec![T::ZERO; CHUNK_ROWS * c.dim],
+            z: (0..c.depth).map(|_| layer()).collect(),
+            s: (0..c.depth).map(|_| layer()).collect(),
+            a: (0..c.depth).map(|_| layer()).collect(),
+            g: layer(),
+            g_next: layer(),
+            out: vec![T::ZERO; CHUNK_ROWS * c.dim],
+        }
+    }
+}
+
+/// What feeds the first layer.
+#[derive(Clone, Copy)]
+enum FirstLayer<'a, T> {
+    /// Each row has its own time: build [x, emb(t_i)] and use the full first layer.
+    PerRow(&'a [T]),
+    /// All rows share one time, whose embedding is already folded into this bias
+    /// b_0 + W_0[:, d..] emb(t); only the x columns of W_0 remain.
+    Shared(&'a [T]),
+}
+
+/// Whether a forward pass keeps z and s(z) for a backward or tangent pass.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    Activations,
+    Nothing,
+}
+
+impl<T: Scalar> VelocityNet<T> {
+    /// v(x_i, t_i) for every row: `x` is `n x d`, `t` has the n times, `out` is `n x d`.
+    pub fn forward(&self, x: &[T], t: &[T], out: &mut [T], ws: &mut Workspace<T>) -> Result<()> {
+        let n = t.len();
+        let d = self.dim();
+        check_len("forward: x", x.len(), n * d)?;
+        check_len("forward: out", out.len(), n * d)?;
+
+        let plan = ws.prepare(self, n);
+        let w_t = &ws.weights_t;
+        for_each_chunk(&plan, &mut ws.slots, out, d, |r0, scratch, out_c| {
+            let rows = out_c.len() / d;
+            let (x_c, t_c) = (&x[r0 * d..(r0 + rows) * d], &t[r0..r0 + rows]);
+            let first = FirstLayer::PerRow(t_c);
+            self.chunk_forward(w_t, first, x_c, rows, scratch, Keep::Nothing);
+            transpose(&scratch.out[..rows * d], rows, out_c);
+        });
+        Ok(())
+    }
+
+    /// v(x_i, t) for every row at one shared time `t` (ODE sampling).
+    ///
+    /// The time embedding and its first-layer product are computed once per call and folded
+    /// into the first bias, so each row costs only a d-wide first layer. Agrees with
+    /// [`forward`](Self::forward) up to float rounding (sums are taken in another order).
+    pub fn forward_shared_t(
+        &self,
+        x: &[T],
+        t: T,
+        out: &mut [T],
+        ws: &mut Workspace<T>,
+    ) -> Result<()> {
+        let d = self.dim();
+        check_len("forward_shared_t: out", out.len(), x.len())?;
+        let n = rows_of("forward_shared_t: x", x.len(), d)?;
+
+        let plan = ws.prepare(self, n);
+        self.fold_time_into_bias(t, &mut ws.emb, &mut ws.first_bias);
+        let (first_bias, w_t) = (&ws.first_bias, &ws.weights_t);
+        for_each_chunk(&plan, &mut ws.slots, out, d, |r0, scratch, out_c| {
+            let rows = out_c.len() / d;
+            let x_c = &x[r0 * d..(r0 + rows) * d];
+            let first = FirstLayer::Shared(first_bias);
+            self.chunk_forward(w_t, first, x_c, rows, scratch, Keep::Nothing);
+            transpose(&scratch.out[..rows * d], rows, out_c);
+        });
+        Ok(())
+    }
+
+    /// v(x_i, t) and the Jacobian-vector product J_x v(x_i, t) dx_i for every row, at one
+    /// shared time (the tangent of t is zero). `x`, `dx`, `out`, `dout` are all `n x d`.
+    ///
+    /// d calls with the unit vectors give the exact divergence; random `dx` give Hutchinson
+    /// estimates.
+    pub fn forward_jvp(
+        &self,
+        x: &[T],
+        t: T,
+        dx: &[T],
+        out: &mut [T],
+        dout: &mut [T],
+        ws: &mut Workspace<T>,
+    ) -> Result<()> {
+        let d = self.dim();
+        let n = rows_of("forward_jvp: x", x.len(), d)?;
+        check_len("forward_jvp: dx", dx.len(), x.len())?;
+        check_len("forward_jvp: out", out.len(), x.len())?;
+        check_len("forward_jvp: dout", dout.len(), x.len())?;
+
+        let plan = ws.prepare(self, n);
+        self.fold_time_into_bias(t, &mut ws.emb, &mut ws.first_bias);
+        let (first_bias, w_t) = (&ws.first_bias, &ws.weights_t);
+        let group_len = plan.group_rows() * d;
+        ws.slots[..plan.groups]
+            .par_iter_mut()
+            .zip(out.par_chunks_mut(group_len).zip(dout.par_chunks_mut(group_len)))
+            .enumerate()
+            .for_each(|(g, (scratch, (out_g, dout_g)))| {
+                let chunks =
+                    out_g.chunks_mut(CHUNK_ROWS * d).zip(dout_g.chunks_mut(CHUNK_ROWS * d));
+                for (c, (out_c, dout_c)) in chunks.enumerate() {
+                    let r0 = g * plan.group_rows() + c * CHUNK_ROWS;
+                    let rows = out_c.len() / d;
+                    let (x_c, dx_c) = (&x[r0 * d..(r0 + rows) * d], &dx[r0 * d..(r0 + rows) * d]);
+                    let first = FirstLayer::Shared(first_bias);
+                    self.chunk_forward(w_t, first, x_c, rows, scratch, Keep::Activations);
+                    transpose(&scratch.out[..rows * d], rows, out_c);
+                    self.chunk_tangent(w_t, dx_c, rows, scratch, dout_c);
+                }
+            });
+        Ok(())
+    }
+
+    /// The mean squared error L = (1 / (n d)) sum_i |v(x_t_i, t_i) - target_i|^2 (PyTorch's
+    /// `mse_loss` with mean reduction), returned, and its gradient with respect to every
+    /// parameter, written into `grads`. `x_t` and `target` are `n x d`, `t` has n times.
+    ///
+    /// Fails with [`Error::NonFinite`] if the loss is NaN or infinite.
+    pub fn loss_and_grad(
+        &self,
+        x_t: &[T],
+        t: &[T],
+        target: &[T],
+        grads: &mut Grads<T>,
+        ws: &mut Workspace<T>,
+    ) -> Result<T> {
+        let n = t.len();
+        let d = self.dim();
+        let p = self.num_params();
+        if n == 0 {
+            return Err(Error::setting("batch size", 0, "the loss needs at least one row"));
+        }
+        check_len("loss_and_grad: x_t", x_t.len(), n * d)?;
+        check_len("loss_and_grad: target", target.len(), n * d)?;
+        check_len("loss_and_grad: grads", grads.values.len(), p)?;
+
+        let plan = ws.prepare(self, n);
+        ws.chunk_grads.resize(plan.chunks * p, T::ZERO);
+        ws.chunk_sq_err.resize(plan.chunks, T::ZERO);
+        let scale = T::from_f64(2.0 / (n * d) as f64);
+        let (grads_all, sq_all) =
+            (&mut ws.chunk_grads[..plan.chunks * p], &mut ws.chunk_sq_err[..plan.chunks]);
+        let w_t = &ws.weights_t;
+
+        ws.slots[..plan.groups]
+            .par_iter_mut()
+            .zip(grads_all.par_chunks_mut(plan.chunks_per_group * p))
+            .zip(sq_all.par_chunks_mut(plan.chunks_per_group))
+            .enumerate()
+            .for_each(|(g, ((scratch, grads_g), sq_g))| {
+                for (c, (grad_c, sq_c)) in grads_g.chunks_mut(p).zip(sq_g).enumerate() {
+                    let r0 = (g * plan.chunks_per_group + c) * CHUNK_ROWS;
+                    let rows = CHUNK_ROWS.min(n - r0);
+                    let range = r0 * d..(r0 + rows) * d;
+                    let first = FirstLayer::PerRow(&t[r0..r0 + rows]);
+                    let x_c = &x_t[range.clone()];
+                    self.chunk_forward(w_t, first, x_c, rows, scratch, Keep::Activations);
+                    *sq_c = output_to_loss_grad(
+                        &mut scratch.out[..rows * d],
+                        &target[range],
+                        rows,
+                        scale,
+                    );
+                    self.chunk_backward(rows, scratch, grad_c);
+                }
+            });
+
+        sum_chunks_in_order(grads_all, p, &mut grads.values);
+        let loss = sq_all.iter().copied().sum::<T>() / T::from_f64((n * d) as f64);
+        if !loss.is_finite() {
+            return Err(Error::NonFinite { context: "training loss (mean squared error)".into() });
+        }
+        Ok(loss)
+    }
+
+    /// Writes the time embedding of `t` (length t_dim) into `out`.
+    pub fn time_embedding(&self, t: T, out: &mut [T]) {
+        embed(t, &self.freqs, out);
+    }
+
+    /// first_bias = b_0 + W_0[:, d..] emb(t): the first layer's response to the time alone.
+    fn fold_time_into_bias(&self, t: T, emb: &mut [T], first_bias: &mut [T]) {
+        let d = self.dim();
+        embed(t, &self.freqs, emb);
+        let (w0, b0) = (self.weight(0), self.bias(0));
+        let width = self.config.input_dim();
+        for (j, fb) in first_bias.iter_mut().enumerate() {
+            let w_time = &w0[j * width + d..(j + 1) * width];
+            *fb = b0[j] + w_time.iter().zip(emb.iter()).map(|(w, e)| *w * *e).sum::<T>();
+        }
+    }
+
+    /// Forward pass of one chunk of `rows` rows (`x` row-major); the output lands in
+    /// `scratch.out`, column-major.
+    fn chunk_forward(
+        &self,
+        w_t: &[T],
+        first: FirstLayer<T>,
+        x: &[T],
+        rows: usize,
+        scratch: &mut Scratch<T>,
+        keep: Keep,
+    ) {
+        let c = &self.config;
+        let (d, input_dim) = (c.dim, c.input_dim());
+
+        let z0 = &mut scratch.z[0];
+        let bias0 = match first {
+            FirstLayer::PerRow(t) => {
+                let h0 = &mut scratch.h0[..rows * input_dim];
+                let (x_cols, emb_cols) = h0.split_at_mut(rows * d);
+                transpose(x, d, x_cols);
+                embed_columns(t, &self.freqs, emb_cols);
+                product(h0, rows, self.weight_t(w_t, 0), z0);
+                self.bias(0)
+            }
+            FirstLayer::Shared(first_bias) => {
+                let x_cols = &mut scratch.x[..rows * d];
+                transpose(x, d, x_cols);
+                product(x_cols, rows, self.weight_t(w_t, 0).first_rows(d), z0);
+                first_bias
+            }
+        };
+        self.activate(0, bias0, rows, scratch, keep);
+
+        for l in 1..c.depth {
+            product(&scratch.a[l - 1], rows, self.weight_t(w_t, l), &mut scratch.z[l]);
+            self.activate(l, self.bias(l), rows, scratch, keep);
+        }
+
+        let last = c.depth;
+        product(&scratch.a[last - 1], rows, self.weight_t(w_t, last), &mut scratch.out);
+        add_bias_columns(&mut scratch.out[..rows * d], self.bias(last));
+    }
+
+    /// W_l^T as a row-major `[inputs, outputs]` matrix, from the workspace's transposed copy.
+    fn weight_t<'a>(&self, w_t: &'a [T], l: usize) -> MatRef<'a, T> {
+        let layer = &self.layers[l];
+        MatRef::row_major(&w_t[layer.weight_offset..layer.bias_offset], layer.inputs, layer.outputs)
+    }
+
+    /// Fused bias + SiLU of hidden layer `l`: z += b, a = z s(z), keeping z and s(z) if asked.
+    fn activate(&self, l: usize, bias: &[T], rows: usize, scratch: &mut Scratch<T>, keep: Keep) {
+        let len = rows * self.config.hidden;
+        let (z, a) = (&mut scratch.z[l][..len], &mut scratch.a[l][..len]);
+        match keep {
+            Keep::Nothing => bias_silu(z, bias, a),
+            Keep::Activations => bias_silu_keep(z, &mut scratch.s[l][..len], bias, a),
+        }
+    }
+
+    /// Tangent pass of one chunk after a kept forward pass at a shared time:
+    /// `dout` (row-major) = J_x v dx, row by row.
+    fn chunk_tangent(
+        &self,
+        w_t: &[T],
+        dx: &[T],
+        rows: usize,
+        scratch: &mut Scratch<T>,
+        dout: &mut [T],
+    ) {
+        let c = &self.config;
+        let (d, len) = (c.dim, rows * c.hidden);
+
+        let dx_cols = &mut scratch.x[..rows * d];
+        transpose(dx, d, dx_cols);
+        product(dx_cols, rows, self.weight_t(w_t, 0).first_rows(d), &mut scratch.g);
+        silu_chain(&mut scratch.g[..len], &scratch.z[0][..len], &scratch.s[0][..len]);
+
+        for l in 1..c.depth {
+            product(&scratch.g, rows, self.weight_t(w_t, l), &mut scratch.g_next);
+            std::mem::swap(&mut scratch.g, &mut scratch.g_next);
+            silu_chain(&mut scratch.g[..len], &scratch.z[l][..len], &scratch.s[l][..len]);
+        }
+
+        let dout_cols = &mut scratch.x[..rows * d];
+        product(&scratch.g, rows, self.weight_t(w_t, c.depth), dout_cols);
+        transpose(dout_cols, rows, dout);
+    }
+
+    /// Backward pass of one chunk after a kept forward pass with per-row times:
+    /// `scratch.out` holds dL/d(output); every parameter's gradient is written (not added)
+    /// into `grads`, in the parameter layout.
+    fn chunk_backward(&self, rows: usize, scratch: &mut Scratch<T>, grads: &mut [T]) {
+        let c = &self.config;
+        let (d, hidden, len) = (c.dim, c.hidden, rows * c.hidden);
+
+        // Output layer: dW = dout^T a, db = column sums of dout, g = dL/da = dout W.
+        let last = &self.layers[c.depth];
+        let (dw, db) = weight_and_bias(grads, last);
+        let dout = &scratch.out[..rows * d];
+        cross(dout, d, &scratch.a[c.depth - 1], hidden, rows, dw);
+        column_sums(dout, db);
+        let w = MatRef::row_major(self.weight(c.depth), d, hidden);
+        product(dout, rows, w, &mut scratch.g);
+
+        // Hidden layers, last to first: g = dL/dz, then dW = g^T input, db, dL/d(input).
+        for l in (0..c.depth).rev() {
+            silu_chain(&mut scratch.g[..len], &scratch.z[l][..len], &scratch.s[l][..len]);
+            let layer = &self.layers[l];
+            let input = if l == 0 { &scratch.h0 } else { &scratch.a[l - 1] };
+            let (dw, db) = weight_and_bias(grads, layer);
+            cross(&scratch.g, hidden, input, layer.inputs, rows, dw);
+            column_sums(&scratch.g[..len], db);
+            if l > 0 {
+                let w = MatRef::row_major(self.weight(l), hidden, hidden);
+                product(&scratch.g, rows, w, &mut scratch.g_next);
+                std::mem::swap(&mut scratch.g, &mut scratch.g_next);
+            }
+        }
+    }
+}
+
+/// Runs `body(first_row, scratch, out_rows)` over every chunk of a batch whose output has
+/// `width` values per row, groups of chunks in parallel.
+fn for_each_chunk<T, F>(plan: &Plan, slots: &mut [Scratch<T>], out: &mut [T], width: usize, body: F)
+where
+    T: Scalar,
+    F: Fn(usize, &mut Scratch<T>, &mut [T]) + Sync,
+{
+    let group_rows = plan.group_rows();
+    slots[..plan.groups]
+        .par_iter_mut()
+        .zip(out.par_chunks_mut(group_rows * width))
+        .enumerate()
+        .for_each(|(g, (scratch, out_g))| {
+            for (c, out_c) in out_g.chunks_mut(CHUNK_ROWS * width).enumerate() {
+                body(g * group_rows + c * CHUNK_ROWS, scratch, out_c);
+            }
+        });
+}
+
+/// The weight and bias gradient slices of one layer inside a flat gradient buffer.
+fn weight_and_bias<'a, T>(grads: &'a mut [T], layer: &LayerShape) -> (&'a mut [T], &'a mut [T]) {
+    grads[layer.weight_offset..layer.end()].split_at_mut(layer.bias_offset - layer.weight_offset)
+}
+
+/// Turns the column-major outputs into dL/d(output) = scale (output - target), in place, for a
+/// row-major `target`; returns the sum of squared errors.
+fn output_to_loss_grad<T: Scalar>(out: &mut [T], target: &[T], rows: usize, scale: T) -> T {
+    let d = out.len() / rows;
+    let mut sq_err = T::ZERO;
+    for (o, out_col) in out.chunks_exact_mut(rows).enumerate() {
+        for (i, value) in out_col.iter_mut().enumerate() {
+            let e = *value - target[i * d + o];
+            sq_err += e * e;
+            *value = scale * e;
+        }
+    }
+    sq_err
+}
+
+/// Writes the transpose of `src` into `dst`: a row-major `n x width` block becomes
+/// column-major (and a column-major block with `width` rows per column becomes row-major).
+fn transpose<T: Scalar>(src: &[T], width: usize, dst: &mut [T]) {
+    if width == 1 {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let n = dst.len() / width;
+    for (i, row) in src.chunks_exact(width).enumerate() {
+        for (j, value) in row.iter().enumerate() {
+            dst[j * n + i] = *value;
+        }
+    }
+}
+
+simd_kernel! {
+    /// a = SiLU(z + b) column by column (column j has bias b_j); z is left as it was.
+    fn bias_silu<T: Scalar>(z: &[T], bias: &[T], a: &mut [T]) {
+        let rows = z.len() / bias.len();
+        for ((z_col, a_col), b) in z.chunks_exact(rows).zip(a.chunks_exact_mut(rows)).zip(bias) {
+            for (z_i, a_i) in z_col.iter().zip(a_col) {
+                let v = *z_i + *b;
+                *a_i = v * v.sigmoid();
+            }
+        }
+    }
+}
+
+simd_kernel! {
+    /// z += b, s = sigmoid(z), a = z s, column by column.
+    fn bias_silu_keep<T: Scalar>(z: &mut [T], s: &mut [T], bias: &[T], a: &mut [T]) {
+        let rows = z.len() / bias.len();
+        let columns = z.chunks_exact_mut(rows).zip(s.chunks_exact_mut(rows)).zip(a.chunks_exact_mut(rows));
+        for (((z_col, s_col), a_col), b) in columns.zip(bias) {
+            for ((z_i, s_i), a_i) in z_col.iter_mut().zip(s_col).zip(a_col) {
+                let v = *z_i + *b;
+                let sig = v.sigmoid();
+                (*z_i, *s_i, *a_i) = (v, sig, v * sig);
+            }
+        }
+    }
+}
+
+simd_kernel! {
+    /// g *= SiLU'(z) = s (1 + z (1 - s)), the chain rule through SiLU given z and s = sigmoid(z).
+    fn silu_chain<T: Scalar>(g: &mut [T], z: &[T], s: &[T]) {
+        for ((g_i, z_i), s_i) in g.iter_mut().zip(z).zip(s) {
+            *g_i *= *s_i * (T::ONE + *z_i * (T::ONE - *s_i));
+        }
+    }
+}
+
+simd_kernel! {
+    /// Column j += b_j.
+    fn add_bias_columns<T: Scalar>(out: &mut [T], bias: &[T]) {
+        let rows = out.len() / bias.len();
+        for (col, b) in out.chunks_exact_mut(rows).zip(bias) {
+            for value in col {
+                *value += *b;
+            }
+        }
+    }
+}
+
+simd_kernel! {
+    /// sums[j] = sum of column j (eight-lane sums, see `linalg`).
+    fn column_sums<T: Scalar>(m: &[T], sums: &mut [T]) {
+        let rows = m.len() / sums.len();
+        for (col, sum) in m.chunks_exact(rows).zip(sums) {
+            *sum = sum_lanes(col);
+        }
+    }
+}
+
+/// total = chunk 0 + chunk 1 + ... (each `len` long), always in this order.
+fn sum_chunks_in_order<T: Scalar>(chunks: &[T], len: usize, total: &mut [T]) {
+    let mut parts = chunks.chunks_exact(len);
+    total.copy_from_slice(parts.next().expect("at least one chunk"));
+    for part in parts {
+        for (t, v) in total.iter_mut().zip(part) {
+            *t += *v;
+        }
+    }
+}
+
+fn check_len(context: &str, found: usize, expected: usize) -> Result<()> {
+    if found == expected {
+        Ok(())
+    } else {
+        Err(Error::DimensionMismatch { context: context.into(), expected, found })
+    }
+}
+
+/// Number of rows of a row-major buffer with `width` columns.
+fn rows_of(context: &str, len: usize, width: usize) -> Result<usize> {
+    check_len(context, len, len.div_ceil(width) * width)?;
+    Ok(len / width)
+}

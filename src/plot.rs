@@ -1,1 +1,0 @@
-//! PNG plots of data, samples, losses and velocity fields.

@@ -1,0 +1,198 @@
+//! The machinery every plot shares: the embedded font, colours, text sizes, rendering into
+//! memory and the atomic PNG write.
+//!
+//! A plot is drawn into an RGB buffer in memory, encoded as PNG into a temporary file beside the
+//! destination, and renamed over it. A failed plot therefore never leaves a half-written file
+//! where the user's old one was.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::{register_font, FontStyle};
+
+use crate::{Error, Result};
+
+/// A drawing area over the in-memory bitmap, in pixel coordinates.
+pub(crate) type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+
+/// What drawing code returns: any plotters error, mapped to [`Error::Plot`] by [`render`].
+pub(crate) type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+/// The font family every text uses. DejaVu Sans is registered under plotters' default family
+/// name, so plotters' own defaults (tick labels, legends) find it too.
+pub(crate) const FONT: &str = "sans-serif";
+
+/// Text sizes in pixels.
+pub(crate) const TITLE_SIZE: f64 = 24.0;
+/// Axis descriptions and panel titles.
+pub(crate) const LABEL_SIZE: f64 = 18.0;
+/// Tick labels and legend entries.
+pub(crate) const TICK_SIZE: f64 = 14.0;
+
+/// Size of a single chart.
+pub(crate) const CHART_SIZE: (u32, u32) = (900, 500);
+
+/// The colour of exact densities and of the truth in general.
+pub(crate) const TRUTH: RGBColor = RGBColor(0, 0, 0);
+
+/// Ten distinguishable colours for labelled sets, in order (no black: black is the truth).
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// The colour of the `i`-th labelled set; the palette repeats after ten.
+pub(crate) fn set_colour(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// Anchors of the viridis colour map at 0, 1/4, 1/2, 3/4 and 1.
+const VIRIDIS: [(f64, f64, f64); 5] = [
+    (68.0, 1.0, 84.0),
+    (59.0, 82.0, 139.0),
+    (33.0, 145.0, 140.0),
+    (94.0, 201.0, 98.0),
+    (253.0, 231.0, 37.0),
+];
+
+/// Viridis at `u` in [0, 1] (clamped), linearly interpolated between its anchors.
+pub(crate) fn viridis(u: f64) -> RGBColor {
+    let u = if u.is_nan() { 0.0 } else { u.clamp(0.0, 1.0) };
+    let s = u * (VIRIDIS.len() - 1) as f64;
+    let i = (s.floor() as usize).min(VIRIDIS.len() - 2);
+    let f = s - i as f64;
+    let (a, b) = (VIRIDIS[i], VIRIDIS[i + 1]);
+    let mix = |p: f64, q: f64| (p + f * (q - p)).round() as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// A text style in the embedded font.
+pub(crate) fn text(size: f64) -> TextStyle<'static> {
+    TextStyle::from((FONT, size).into_font())
+}
+
+/// Registers DejaVu Sans (regular and bold) with plotters, once per process.
+fn ensure_font(path: &Path) -> Result<()> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED.get_or_init(|| {
+        let regular = register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_ok();
+        let bold = register_font(FONT, FontStyle::Bold, dejavu::sans::bold()).is_ok();
+        regular && bold
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(plot_error(path, "the embedded DejaVu Sans font could not be loaded"))
+    }
+}
+
+/// An [`Error::Plot`] for `path`.
+pub(crate) fn plot_error(path: &Path, message: impl ToString) -> Error {
+    Error::Plot { path: path.to_path_buf(), message: message.to_string() }
+}
+
+/// Draws an image of `size` pixels on a white background with `draw`, then writes it as PNG
+/// to `path` atomically.
+pub(crate) fn render(
+    path: &Path,
+    size: (u32, u32),
+    draw: impl FnOnce(&Area) -> DrawResult,
+) -> Result<()> {
+    ensure_font(path)?;
+
+    let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| plot_error(path, e))?;
+        draw(&root).map_err(|e| plot_error(path, e))?;
+        root.present().map_err(|e| plot_error(path, e))?;
+    }
+
+    write_png_atomic(path, size, &rgb)
+}
+
+/// Encodes `rgb` (row-major, 3 bytes a pixel) as PNG into a temporary file in the directory of
+/// `path`, then renames it to `path`. On failure the temporary file is removed and `path` is
+/// untouched; the error names `path`.
+fn write_png_atomic(path: &Path, size: (u32, u32), rgb: &[u8]) -> Result<()> {
+    let temp = temp_path(path)?;
+
+    let written = encode_png(&temp, size, rgb).and_then(|()| std::fs::rename(&temp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written.map_err(|e| Error::io(path, e))
+}
+
+/// A fresh hidden name beside `path`: `.<name>.<pid>.<counter>.tmp`.
+fn temp_path(path: &Path) -> Result<PathBuf> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::setting("plot path", path.display(), "names no file"))?;
+    let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let temp_name = format!(".{}.{}.{}.tmp", name.to_string_lossy(), std::process::id(), unique);
+    Ok(match path.parent() {
+        Some(dir) => dir.join(temp_name),
+        None => PathBuf::from(temp_name),
+    })
+}
+
+/// Writes an 8-bit RGB PNG to `file`.
+fn encode_png(file: &Path, (width, height): (u32, u32), rgb: &[u8]) -> std::io::Result<()> {
+    let mut out = BufWriter::new(File::create(file)?);
+    {
+        let mut encoder = png::Encoder::new(&mut out, width, height);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().map_err(into_io)?;
+        writer.write_image_data(rgb).map_err(into_io)?;
+        writer.finish().map_err(into_io)?;
+    }
+    out.into_inner().map_err(|e| e.into_error())?.sync_all()
+}
+
+/// Keeps an I/O error as it is; wraps an encoder error as an I/O error.
+fn into_io(e: png::EncodingError) -> std::io::Error {
+    match e {
+        png::EncodingError::IoError(e) => e,
+        other => std::io::Error::other(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn viridis_hits_its_anchors_and_clamps() {
+        assert_eq!(viridis(0.0), RGBColor(68, 1, 84));
+        assert_eq!(viridis(0.5), RGBColor(33, 145, 140));
+        assert_eq!(viridis(1.0), RGBColor(253, 231, 37));
+        assert_eq!(viridis(-3.0), viridis(0.0));
+        assert_eq!(viridis(7.0), viridis(1.0));
+        assert_eq!(viridis(0.125), RGBColor(64, 42, 112)); // halfway between the first two
+    }
+
+    #[test]
+    fn temp_path_is_hidden_beside_the_target() {
+        let temp = temp_path(Path::new("/some/dir/out.png")).unwrap();
+        assert_eq!(temp.parent(), Some(Path::new("/some/dir")));
+        let name = temp.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with(".out.png.") && name.ends_with(".tmp"), "{name}");
+        assert_ne!(temp_path(Path::new("/some/dir/out.png")).unwrap(), temp);
+    }
+}

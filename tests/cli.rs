@@ -1,0 +1,175 @@
+//! The command-line program as a user runs it: files written, messages on bad input, exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_flowmatching"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).arg("--quiet").output().expect("the binary runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A fresh directory under the system temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("fm-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn path(&self, file: &str) -> PathBuf {
+        self.0.join(file)
+    }
+
+    fn arg(&self, file: &str) -> String {
+        self.path(file).display().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const TINY: [&str; 8] =
+    ["--train-steps", "60", "--batch", "128", "--pool", "2000", "--hidden", "16"];
+
+#[test]
+fn demo_writes_every_output() {
+    let dir = TempDir::new("demo");
+    let mut args = vec!["demo", "--out", dir.0.to_str().unwrap(), "--samples", "500"];
+    args.extend(["--ode-steps", "4"]);
+    args.extend(TINY);
+    let out = run(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    for file in [
+        "model.safetensors",
+        "samples.csv",
+        "metrics.json",
+        "losses.csv",
+        "data.png",
+        "euler.png",
+        "heun.png",
+        "loss.png",
+        "velocity.png",
+    ] {
+        let meta = std::fs::metadata(dir.path(file)).unwrap_or_else(|_| panic!("{file} missing"));
+        assert!(meta.len() > 0, "{file} is empty");
+    }
+
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("heun (4 steps, 8 NFE)"), "{stdout}");
+    assert!(stdout.contains("euler (4 steps, 4 NFE)"), "{stdout}");
+
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["solvers"][1]["nfe"], 8);
+    assert_eq!(metrics["losses"].as_array().unwrap().len(), 1);
+
+    let samples = std::fs::read_to_string(dir.path("samples.csv")).unwrap();
+    assert_eq!(samples.lines().next(), Some("euler,heun"));
+    assert_eq!(samples.lines().count(), 501);
+}
+
+fn train_tiny(dir: &TempDir) -> String {
+    let ckpt = dir.arg("m.safetensors");
+    let mut args = vec!["train", "--out", &ckpt, "--seed", "4"];
+    args.extend(TINY);
+    let out = run(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    ckpt
+}
+
+#[test]
+fn train_sample_evaluate_velocity_chain() {
+    let dir = TempDir::new("chain");
+    let ckpt = train_tiny(&dir);
+
+    let samples = dir.arg("s.csv");
+    let out = run(&["sample", "-c", &ckpt, "-n", "300", "--steps", "5", "--out", &samples]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&samples).unwrap();
+    assert_eq!(text.lines().count(), 301);
+
+    // Same seed, same samples; stdout output is the same CSV.
+    let again = run(&["sample", "-c", &ckpt, "-n", "300", "--steps", "5"]);
+    assert_eq!(String::from_utf8_lossy(&again.stdout), text);
+
+    let json = dir.arg("m.json");
+    let out = run(&["evaluate", "--samples", &samples, "--json", &json]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["samples"]["n"], 300);
+
+    let points = dir.path("p.csv");
+    std::fs::write(&points, "x,t\n0.5,0.0\n-3,0.5\n7,1\n").unwrap();
+    let out = run(&["velocity", "-c", &ckpt, "-i", points.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(v.lines().next(), Some("v_x"));
+    assert_eq!(v.lines().count(), 4);
+    assert!(v.lines().skip(1).all(|l| l.parse::<f64>().is_ok_and(f64::is_finite)), "{v}");
+}
+
+#[test]
+fn bad_flags_are_named() {
+    let dir = TempDir::new("flags");
+    let ckpt = dir.arg("m.safetensors");
+
+    let out = run(&["train", "--out", &ckpt, "--weights", "0.5,0.6", "--means", "0,1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("weights"), "{}", stderr(&out));
+    assert!(!Path::new(&ckpt).exists(), "no checkpoint after a failed run");
+
+    let out = run(&["train", "--out", &ckpt, "--batch", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--batch"), "{}", stderr(&out));
+
+    let out = run(&["train", "--out", &ckpt, "--path", "poly:x"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("poly:x"), "{}", stderr(&out));
+
+    let out = run(&["train", "--lr", "fast"]);
+    assert_eq!(out.status.code(), Some(2), "clap usage errors exit with 2");
+}
+
+#[test]
+fn bad_files_are_named() {
+    let dir = TempDir::new("files");
+    let ckpt = train_tiny(&dir);
+
+    let missing = dir.arg("nope.safetensors");
+    let out = run(&["sample", "-c", &missing]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("nope.safetensors"), "{}", stderr(&out));
+
+    let garbage = dir.path("garbage.safetensors");
+    std::fs::write(&garbage, b"not a checkpoint").unwrap();
+    let out = run(&["sample", "-c", garbage.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("garbage.safetensors"), "{}", stderr(&out));
+
+    let points = dir.path("p.csv");
+    std::fs::write(&points, "x,t\n0.5,0.0\n1,2,3\n").unwrap();
+    let out = run(&["velocity", "-c", &ckpt, "-i", points.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("p.csv:3"), "{}", stderr(&out));
+
+    let one_col = dir.path("x.csv");
+    std::fs::write(&one_col, "x\n0.5\n").unwrap();
+    let out = run(&["velocity", "-c", &ckpt, "-i", one_col.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("rows must be (x, t)"), "{}", stderr(&out));
+}
