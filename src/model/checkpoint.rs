@@ -73,7 +73,12 @@ pub fn save<T: Scalar>(
 /// Reads a checkpoint written by [`save`] or by PyTorch, converting to precision `T`.
 pub fn load<T: Scalar>(path: &Path) -> Result<Checkpoint<T>> {
     let bytes = fs::read(path).map_err(|e| checkpoint_error(path, format!("cannot read: {e}")))?;
-    decode(&bytes).map_err(|m| checkpoint_error(path, m))
+    from_bytes(&bytes, path)
+}
+
+/// Decodes a checkpoint held in memory; `source` names it in errors.
+pub fn from_bytes<T: Scalar>(bytes: &[u8], source: &Path) -> Result<Checkpoint<T>> {
+    decode(bytes).map_err(|m| checkpoint_error(source, m))
 }
 
 fn checkpoint_error(path: &Path, message: String) -> Error {
