@@ -29,8 +29,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the whole pipeline on a built-in dataset: data, training, sampling (Euler and Heun),
-    /// metrics against the exact target, plots and a checkpoint, all written into --out.
+    /// Run the whole pipeline on a built-in dataset: data, training, sampling (Euler and Heun,
+    /// then RK4 and dopri5), metrics against the exact target, held-out likelihood, plots and a
+    /// checkpoint, all written into --out.
     Demo(DemoArgs),
     /// Train a velocity network with conditional flow matching and save a checkpoint.
     Train(TrainArgs),
