@@ -57,9 +57,12 @@ pub fn solve_options(args: &SolverArgs, default: Solver) -> Result<SolveOptions>
             ));
         }
     } else {
-        let given = [("--rtol", args.rtol.is_some()), ("--atol", args.atol.is_some())];
-        let given = given.into_iter().chain([("--max-steps", args.max_steps.is_some())]);
-        for (flag, _) in given.filter(|(_, present)| *present) {
+        let adaptive_flags = [
+            ("--rtol", args.rtol.is_some()),
+            ("--atol", args.atol.is_some()),
+            ("--max-steps", args.max_steps.is_some()),
+        ];
+        for (flag, _) in adaptive_flags.iter().filter(|(_, given)| *given) {
             warn(format!("{flag} is ignored: it only applies to dopri5, not {solver}"));
         }
     }
