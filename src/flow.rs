@@ -23,7 +23,7 @@ use crate::data::standardize::Standardizer;
 use crate::likelihood::{log_likelihood, LikelihoodOptions, LogLikelihood};
 use crate::model::{checkpoint, VelocityNet, Workspace};
 use crate::rng::Rng;
-use crate::solve::{solve, JvpField, SolveOptions, Solution, VelocityField};
+use crate::solve::{solve, JvpField, Solution, SolveOptions, VelocityField};
 use crate::{Error, Result};
 
 /// Checkpoint metadata key of the standardisation, as JSON.
@@ -113,10 +113,8 @@ impl Flow {
             Some(text) => serde_json::from_str(text).map_err(|e| bad(INFO_KEY, e))?,
             None => FlowInfo::default(),
         };
-        Flow::new(ckpt.net, standardizer, info).map_err(|e| Error::Checkpoint {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })
+        Flow::new(ckpt.net, standardizer, info)
+            .map_err(|e| Error::Checkpoint { path: path.to_path_buf(), message: e.to_string() })
     }
 
     /// The network as an ODE field in standardised units.
@@ -257,7 +255,14 @@ impl JvpField for NetField<'_> {
         self.v.resize(x.len(), 0.0);
         self.dv.resize(x.len(), 0.0);
         self.net
-            .forward_jvp(&self.x, t as f32, &self.dx, &mut self.v, &mut self.dv, &mut self.workspace)
+            .forward_jvp(
+                &self.x,
+                t as f32,
+                &self.dx,
+                &mut self.v,
+                &mut self.dv,
+                &mut self.workspace,
+            )
             .expect("solver passed a batch of whole rows");
         store_f64(v, &self.v);
         store_f64(dv, &self.dv);

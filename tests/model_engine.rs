@@ -249,6 +249,10 @@ fn wrong_lengths_are_errors_not_panics() {
     assert!(matches!(r, Err(Error::DimensionMismatch { .. })));
     let r = net.loss_and_grad(&[], &[], &[], &mut grads, &mut ws);
     assert!(matches!(r, Err(Error::InvalidSetting { .. })));
+
+    // An empty batch is fine for evaluation.
+    net.forward(&[], &[], &mut [], &mut ws).unwrap();
+    net.forward_shared_t(&[], 0.5, &mut [], &mut ws).unwrap();
 }
 
 #[test]

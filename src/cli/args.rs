@@ -41,6 +41,10 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Evaluate v(x, t) at rows (x..., t) of a CSV and write the velocities as CSV.
     Velocity(VelocityArgs),
+    /// Train one model per probability path (same seed, network, steps and data), sample each
+    /// with several solvers and step counts from the same noise, and write tables and plots
+    /// comparing loss, sample quality against NFE, and the straightness of the learned flows.
+    Compare(CompareArgs),
     /// Map data points (CSV) back to their noise codes by integrating from t = 1 to t = 0.
     Encode(EncodeArgs),
     /// Exact log-densities log p_1(x) of data points (CSV) under a checkpoint's flow.
@@ -97,6 +101,10 @@ pub struct OptimArgs {
     /// AdamW decoupled weight decay.
     #[arg(long, default_value_t = 0.01)]
     pub weight_decay: f64,
+    /// Return an exponential moving average of the weights with this decay (0: the last
+    /// iterate, as the notebook does).
+    #[arg(long, default_value_t = 0.0)]
+    pub ema: f64,
     /// Keep the loss every this many steps (for the log and the loss plot).
     #[arg(long, default_value_t = 250)]
     pub log_every: usize,
@@ -258,6 +266,63 @@ pub struct VelocityArgs {
     /// Where to write the velocities as CSV ("-" for standard output).
     #[arg(long, short, default_value = "-")]
     pub out: PathBuf,
+}
+
+/// `flowmatching compare`.
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    /// Paths to compare, comma-separated, each named as for `train --path` (e.g.
+    /// linear,quadratic,cosine,vp,ot,sb). Every path trains from the same seed.
+    #[arg(long, default_value = "linear,quadratic")]
+    pub paths: String,
+    /// ODE solvers of the sampling sweep, comma-separated: euler, midpoint, heun, rk4, dopri5
+    /// (dopri5 sweeps --tols instead of step counts).
+    #[arg(long, default_value = "euler,heun,rk4")]
+    pub solvers: String,
+    /// Budgets of network evaluations (NFE) of the sweep, comma-separated; a fixed-step solver
+    /// takes NFE / (its evaluations per step) steps, none when that is 0.
+    #[arg(long, default_value = "1,2,4,8,16,32,64,128")]
+    pub nfe: String,
+    /// Step counts of the sweep, comma-separated, the same for every fixed-step solver (instead
+    /// of --nfe).
+    #[arg(long, conflicts_with = "nfe")]
+    pub ode_steps: Option<String>,
+    /// Tolerances (rtol = atol) swept by dopri5, comma-separated.
+    #[arg(long, default_value = "1e-2,1e-3,1e-4,1e-5")]
+    pub tols: String,
+    /// W1 to reach: the summary gives, per solver, the fewest NFE whose samples are this close
+    /// to the exact mixture ("-" when none is).
+    #[arg(long, default_value_t = 0.6)]
+    pub target_w1: f64,
+    /// Samples of the fine solve (RK4, --fine-steps) that gives the histograms, the
+    /// trajectories, the straightness and the W1 of each learned ODE itself.
+    #[arg(long, default_value_t = 20_000)]
+    pub samples: usize,
+    /// Samples of each run of the NFE sweep: the first ones of the fine solve's noise, so every
+    /// path and solver starts from the same points.
+    #[arg(long, default_value_t = 5000)]
+    pub sweep_samples: usize,
+    /// RK4 steps of the fine solve (even: the straightness integral uses Simpson's rule).
+    #[arg(long, default_value_t = 100)]
+    pub fine_steps: usize,
+    /// Trajectories drawn per path in trajectories.png.
+    #[arg(long, default_value_t = 300)]
+    pub trajectories: usize,
+    /// Directory for the tables, JSON, loss CSV and plots (created if missing).
+    #[arg(long, default_value = "out/compare")]
+    pub out: PathBuf,
+    /// Seed of every random draw, shared by all paths.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub mixture: MixtureArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub net: NetArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub optim: OptimArgs,
 }
 
 /// `flowmatching encode`.

@@ -1,6 +1,7 @@
 //! Subcommands and the helpers they share: progress bars, CSV in and out, settings.
 
 pub mod args;
+mod compare;
 mod demo;
 mod demo_ode;
 mod ode;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Velocity(a) => steps::velocity(&a),
         Command::Encode(a) => ode::encode(&a),
         Command::Likelihood(a) => ode::likelihood(&a),
+        Command::Compare(a) => compare::run(&a, &ui),
     }
 }
 
@@ -114,6 +116,7 @@ pub fn train_config(args: &OptimArgs) -> Result<TrainConfig> {
         lr: args.lr,
         weight_decay: args.weight_decay,
         log_every: args.log_every,
+        ema_decay: args.ema,
     };
     config.validate()?;
     if args.pool == 0 {

@@ -6,15 +6,15 @@ use serde::Serialize;
 use super::args::{EvaluateArgs, NetArgs, OptimArgs, SampleArgs, TrainArgs, VelocityArgs};
 use super::{default_columns, Ui};
 use flowmatching::data::mixture::GaussianMixture1d;
-use flowmatching::data::Target as _;
 use flowmatching::data::standardize::Standardizer;
+use flowmatching::data::Target as _;
 use flowmatching::flow::{Flow, FlowInfo};
 use flowmatching::metrics::one_d::{evaluate_1d, noise_floor, Metrics1d, NoiseFloor1d};
 use flowmatching::model::VelocityNet;
 use flowmatching::path::PathSpec;
 use flowmatching::report::{write_json, Table};
 use flowmatching::rng::{stream, Stream};
-use flowmatching::train::{train as train_loop, DataPool, TrainLog};
+use flowmatching::train::{train as train_loop, DataPool, StepInfo, TrainLog};
 
 /// A network trained on the 1D mixture, with what the run produced.
 pub struct Trained {
@@ -30,6 +30,18 @@ pub fn train_on_mixture(
     optim: &OptimArgs,
     seed: u64,
     ui: &Ui,
+) -> Result<Trained> {
+    train_on_mixture_with(mixture, net, optim, seed, ui, |_| {})
+}
+
+/// [`train_on_mixture`], also handing every step's loss to `on_step`.
+pub fn train_on_mixture_with(
+    mixture: &GaussianMixture1d,
+    net: &NetArgs,
+    optim: &OptimArgs,
+    seed: u64,
+    ui: &Ui,
+    mut on_step: impl FnMut(StepInfo),
 ) -> Result<Trained> {
     let train_config = super::train_config(optim)?;
     let path = PathSpec::parse(&optim.path).context("invalid --path")?;
@@ -47,6 +59,7 @@ pub fn train_on_mixture(
     let bar = ui.progress(train_config.steps as u64, "training");
     let mut rng = stream(seed, Stream::Train);
     let log = train_loop(&mut network, &pool, &path, &train_config, &mut rng, |info| {
+        on_step(info);
         if info.step % 50 == 0 || info.step == train_config.steps {
             bar.set_position(info.step as u64);
             bar.set_message(format!("loss {:.4}", info.loss));

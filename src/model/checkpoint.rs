@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
@@ -60,7 +61,8 @@ pub fn save<T: Scalar>(
             "is reserved for the network config",
         ));
     }
-    if let Some(i) = net.params().iter().position(|p| !p.is_finite()) {
+    // Checked as stored: a finite f64 beyond the f32 range would become infinite.
+    if let Some(i) = net.params().iter().position(|p| !(p.to_f64() as f32).is_finite()) {
         return Err(checkpoint_error(path, format!("refusing to write non-finite parameter {i}")));
     }
 
@@ -109,9 +111,12 @@ fn f32_bytes<T: Scalar>(values: &[T]) -> Vec<u8> {
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path.file_name().ok_or_else(|| checkpoint_error(path, "not a file name".into()))?;
+    // Unique per process and per call, so concurrent saves never share a temporary file.
+    static SAVES: AtomicU64 = AtomicU64::new(0);
+    let count = SAVES.fetch_add(1, Ordering::Relaxed);
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(name);
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
+    tmp_name.push(format!(".tmp-{}-{count}", std::process::id()));
     let tmp: PathBuf = path.with_file_name(tmp_name);
 
     let written = fs::File::create(&tmp).and_then(|mut file| {
