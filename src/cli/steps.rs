@@ -106,28 +106,38 @@ pub fn write_losses(path: &std::path::Path, log: &TrainLog) -> Result<()> {
 }
 
 /// `flowmatching sample`.
-pub fn sample(args: &SampleArgs, ui: &Ui) -> Result<()> {
+pub fn sample(args: &SampleArgs, _ui: &Ui) -> Result<()> {
     let flow = Flow::load(&args.checkpoint)?;
     let options = super::solve_options(&args.solver)?;
     if args.samples == 0 {
         anyhow::bail!("invalid --samples = 0: ask for at least one sample");
     }
+    let trajectory = &args.trajectory;
+    if args.out.as_os_str() == "-" && trajectory.trajectory.as_deref() == Some("-".as_ref()) {
+        anyhow::bail!("--out and --trajectory cannot both be standard output (-)");
+    }
+    let record_times = super::ode::record_times(trajectory, &options)?;
+    let options = options.with_record_times(record_times);
 
     let started = std::time::Instant::now();
     let solution = flow.sample(args.samples, &options, &mut stream(args.seed, Stream::Sample))?;
-    ui.status(format!(
-        "{} samples with {} ({} network evaluations) in {:.2} s",
-        args.samples,
-        options.solver,
-        solution.nfe,
-        started.elapsed().as_secs_f64()
-    ));
+    let seconds = started.elapsed().as_secs_f64();
 
     let columns = match flow.info().columns.len() {
         d if d == flow.dim() => flow.info().columns.clone(),
         _ => default_columns(flow.dim()),
     };
-    super::write_table(&args.out, &columns, &solution.x)
+    super::write_table(&args.out, &columns, &solution.x)?;
+    if let Some(path) = &trajectory.trajectory {
+        let keep = trajectory.trajectory_samples;
+        super::ode::write_trajectory(path, &columns, &solution.trajectory, keep)?;
+    }
+    let cost = super::ode::solve_cost(&options, &solution);
+    super::ode::summary(
+        &args.out,
+        format!("{} samples with {cost} in {seconds:.2} s", args.samples),
+    );
+    Ok(())
 }
 
 /// Metrics of one sample next to the sampling-noise floor, as written to JSON.
