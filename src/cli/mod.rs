@@ -1,6 +1,7 @@
 //! Subcommands and the helpers they share: progress bars, CSV in and out, settings.
 
 pub mod args;
+mod bench;
 mod demo;
 mod steps;
 
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sample(a) => steps::sample(&a, &ui),
         Command::Evaluate(a) => steps::evaluate(&a),
         Command::Velocity(a) => steps::velocity(&a),
+        Command::Bench(a) => bench::run(&a, &ui),
     }
 }
 

@@ -100,8 +100,17 @@ pub fn sample(args: &SampleArgs, ui: &Ui) -> Result<()> {
         anyhow::bail!("invalid --samples = 0: ask for at least one sample");
     }
 
+    if args.chunk == 0 {
+        anyhow::bail!("invalid --chunk = 0: integrate at least one row at a time");
+    }
+
     let started = std::time::Instant::now();
-    let solution = flow.sample(args.samples, &options, &mut stream(args.seed, Stream::Sample))?;
+    let bar = ui.progress(args.samples as u64, "sampling");
+    let mut rng = stream(args.seed, Stream::Sample);
+    let solution = flow.sample_chunked(args.samples, args.chunk, &options, &mut rng, |done| {
+        bar.set_position(done as u64)
+    })?;
+    bar.finish_and_clear();
     ui.status(format!(
         "{} samples with {} ({} network evaluations) in {:.2} s",
         args.samples,
