@@ -11,7 +11,7 @@
 //! The network is freshly initialised (timing does not depend on the weights); the width and
 //! dimension sweeps train on mixture draws (d = 1) or standard normal draws (d > 1). Outputs in
 //! `--out`: `scaling_samples.csv`, `scaling_width.csv`, `scaling_dim.csv` and line charts of
-//! each (`*.png`, logarithmic axes).
+//! each (`*.png`, logarithmic axes; rates on a linear axis).
 
 use std::path::Path;
 use std::time::Instant;
@@ -333,10 +333,10 @@ fn write_shapes(
         Series { label: "FMA peak (measured)", points: &points(rows, |r| (x(r), peak)) },
         Series { label: "sgemm 128x64x64", points: &points(rows, |r| (x(r), sgemm)) },
     ];
-    let axes = Axes { log_x: true, log_y: true, markers: true };
+    let log_x = Axes { log_x: true, log_y: false, markers: true };
     let title = format!("Achieved GFLOP/s against the {x_label}");
     let labels = Labels { title: &title, x: x_label, y: "GFLOP/s" };
-    plot::line_chart(out.join(format!("scaling_{what}.png")), &labels, &rates, axes)?;
+    plot::line_chart(out.join(format!("scaling_{what}.png")), &labels, &rates, log_x)?;
 
     let times = [
         Series {
@@ -345,9 +345,10 @@ fn write_shapes(
         },
         Series { label: "Heun sampling (s)", points: &points(rows, |r| (x(r), r.sample_s)) },
     ];
+    let log_log = Axes { log_x: true, log_y: true, markers: true };
     let title = format!("Time against the {x_label}");
     let labels = Labels { title: &title, x: x_label, y: "time" };
-    plot::line_chart(out.join(format!("scaling_{what}_time.png")), &labels, &times, axes)?;
+    plot::line_chart(out.join(format!("scaling_{what}_time.png")), &labels, &times, log_log)?;
     Ok(())
 }
 
