@@ -25,6 +25,7 @@ use serde::Serialize;
 use super::args::BenchArgs;
 use super::steps::{train_on_mixture, Trained};
 use super::Ui;
+use flowmatching::data::mixture::GaussianMixture1d;
 use flowmatching::flow::Flow;
 use flowmatching::metrics::one_d::w1_to_mixture;
 use flowmatching::model::NetConfig;
@@ -168,7 +169,7 @@ fn notebook_workload(args: &BenchArgs, machine: Machine, ui: &Ui) -> Result<Benc
     let mut first: Option<Trained> = None;
     let mut identical = true;
     for _ in 0..args.repeats {
-        wait(args, ui);
+        wait(args);
         let watch = Watch::start();
         let trained = train_on_mixture(&mixture, &args.net, &args.optim, args.seed, ui)?;
         let load = watch.stop();
@@ -190,8 +191,8 @@ fn notebook_workload(args: &BenchArgs, machine: Machine, ui: &Ui) -> Result<Benc
     };
 
     let mut rng = stream(args.seed, Stream::Sample);
-    let euler = time_sampling(args, &trained.flow, Solver::Euler, &mut rng, peak, &mixture, ui)?;
-    let heun = time_sampling(args, &trained.flow, Solver::Heun, &mut rng, peak, &mixture, ui)?;
+    let euler = time_sampling(args, &trained.flow, Solver::Euler, &mut rng, peak, &mixture)?;
+    let heun = time_sampling(args, &trained.flow, Solver::Heun, &mut rng, peak, &mixture)?;
 
     Ok(BenchReport {
         command: std::env::args().collect(),
@@ -226,8 +227,7 @@ fn time_sampling(
     solver: Solver,
     rng: &mut Rng,
     peak: f64,
-    mixture: &flowmatching::data::mixture::GaussianMixture1d,
-    ui: &Ui,
+    mixture: &GaussianMixture1d,
 ) -> Result<Sampling> {
     let options = SolveOptions::new(solver, args.ode_steps);
     let start_state = rng.clone();
@@ -235,7 +235,7 @@ fn time_sampling(
     let mut first = None;
     let mut identical = true;
     for _ in 0..args.repeats {
-        wait(args, ui);
+        wait(args);
         *rng = start_state.clone();
         let watch = Watch::start();
         let started = Instant::now();
@@ -261,12 +261,12 @@ fn time_sampling(
     })
 }
 
-fn wait(args: &BenchArgs, ui: &Ui) {
+/// Waits for an idle machine when `--max-idle-wait` asks for it.
+fn wait(args: &BenchArgs) {
     if args.max_idle_wait > 0.0 {
         let waited = machine::wait_idle(args.max_idle_wait);
         super::debug(format!("waited {waited:.0} s for an idle machine"));
     }
-    let _ = ui;
 }
 
 fn section(runs: Vec<(f64, Load)>, gflop: f64, peak: f64, identical: bool) -> Section {
