@@ -98,7 +98,16 @@ impl Flow {
     /// Reads a checkpoint written by [`Flow::save`], or a bare PyTorch state dict of the
     /// notebook's network (then the standardisation is the identity).
     pub fn load(path: &Path) -> Result<Self> {
-        let ckpt = checkpoint::load::<f32>(path)?;
+        let bytes = std::fs::read(path).map_err(|e| Error::Checkpoint {
+            path: path.to_path_buf(),
+            message: format!("cannot read: {e}"),
+        })?;
+        Flow::from_bytes(&bytes, path)
+    }
+
+    /// Decodes a checkpoint held in memory, as [`Flow::load`] does; `path` names it in errors.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
+        let ckpt = checkpoint::from_bytes::<f32>(bytes, path)?;
         let d = ckpt.net.dim();
         let bad = |key: &str, e: serde_json::Error| Error::Checkpoint {
             path: path.to_path_buf(),

@@ -6,15 +6,15 @@ use serde::Serialize;
 use super::args::{EvaluateArgs, NetArgs, OptimArgs, SampleArgs, TrainArgs, VelocityArgs};
 use super::{default_columns, Ui};
 use flowmatching::data::mixture::GaussianMixture1d;
-use flowmatching::data::Target as _;
 use flowmatching::data::standardize::Standardizer;
+use flowmatching::data::Target as _;
 use flowmatching::flow::{Flow, FlowInfo};
 use flowmatching::metrics::one_d::{evaluate_1d, noise_floor, Metrics1d, NoiseFloor1d};
 use flowmatching::model::VelocityNet;
 use flowmatching::path::PathSpec;
 use flowmatching::report::{write_json, Table};
 use flowmatching::rng::{stream, Stream};
-use flowmatching::train::{train as train_loop, DataPool, TrainLog};
+use flowmatching::train::{train as train_loop, DataPool, StepInfo, TrainLog};
 
 /// A network trained on the 1D mixture, with what the run produced.
 pub struct Trained {
@@ -30,6 +30,18 @@ pub fn train_on_mixture(
     optim: &OptimArgs,
     seed: u64,
     ui: &Ui,
+) -> Result<Trained> {
+    train_on_mixture_with(mixture, net, optim, seed, ui, |_| {})
+}
+
+/// [`train_on_mixture`], also handing every step's loss to `on_step`.
+pub fn train_on_mixture_with(
+    mixture: &GaussianMixture1d,
+    net: &NetArgs,
+    optim: &OptimArgs,
+    seed: u64,
+    ui: &Ui,
+    mut on_step: impl FnMut(StepInfo),
 ) -> Result<Trained> {
     let train_config = super::train_config(optim)?;
     let path = PathSpec::parse(&optim.path).context("invalid --path")?;
@@ -47,6 +59,7 @@ pub fn train_on_mixture(
     let bar = ui.progress(train_config.steps as u64, "training");
     let mut rng = stream(seed, Stream::Train);
     let log = train_loop(&mut network, &pool, &path, &train_config, &mut rng, |info| {
+        on_step(info);
         if info.step % 50 == 0 || info.step == train_config.steps {
             bar.set_position(info.step as u64);
             bar.set_message(format!("loss {:.4}", info.loss));
@@ -99,6 +112,12 @@ pub fn sample(args: &SampleArgs, ui: &Ui) -> Result<()> {
     if args.samples == 0 {
         anyhow::bail!("invalid --samples = 0: ask for at least one sample");
     }
+    let trajectory = &args.trajectory;
+    if args.out.as_os_str() == "-" && trajectory.trajectory.as_deref() == Some("-".as_ref()) {
+        anyhow::bail!("--out and --trajectory cannot both be standard output (-)");
+    }
+    let record_times = super::ode::record_times(trajectory, &options)?;
+    let options = options.with_record_times(record_times);
 
     if args.chunk == 0 {
         anyhow::bail!("invalid --chunk = 0: integrate at least one row at a time");
@@ -111,19 +130,23 @@ pub fn sample(args: &SampleArgs, ui: &Ui) -> Result<()> {
         bar.set_position(done as u64)
     })?;
     bar.finish_and_clear();
-    ui.status(format!(
-        "{} samples with {} ({} network evaluations) in {:.2} s",
-        args.samples,
-        options.solver,
-        solution.nfe,
-        started.elapsed().as_secs_f64()
-    ));
+    let seconds = started.elapsed().as_secs_f64();
 
     let columns = match flow.info().columns.len() {
         d if d == flow.dim() => flow.info().columns.clone(),
         _ => default_columns(flow.dim()),
     };
-    super::write_table(&args.out, &columns, &solution.x)
+    super::write_table(&args.out, &columns, &solution.x)?;
+    if let Some(path) = &trajectory.trajectory {
+        let keep = trajectory.trajectory_samples;
+        super::ode::write_trajectory(path, &columns, &solution.trajectory, keep)?;
+    }
+    let cost = super::ode::solve_cost(&options, &solution);
+    super::ode::summary(
+        &args.out,
+        format!("{} samples with {cost} in {seconds:.2} s", args.samples),
+    );
+    Ok(())
 }
 
 /// Metrics of one sample next to the sampling-noise floor, as written to JSON.
