@@ -139,18 +139,86 @@ impl Flow {
     /// Integrates from noise `z_0` (standardised units) at t = 0 to t = 1 and returns the
     /// solution with `x` (and any recorded trajectory) mapped to data units.
     pub fn generate(&self, z_0: &[f64], options: &SolveOptions) -> Result<Solution> {
-        let mut solution = solve(&mut self.field(), z_0, 0.0, 1.0, options)?;
-        self.standardizer.inverse_in_place(&mut solution.x)?;
-        for snapshot in &mut solution.trajectory {
-            self.standardizer.inverse_in_place(&mut snapshot.x)?;
-        }
-        Ok(solution)
+        self.generate_with(&mut self.field(), z_0, options)
     }
 
     /// Draws `n` noise points from `rng` and integrates them to data; see [`Flow::generate`].
     pub fn sample(&self, n: usize, options: &SolveOptions, rng: &mut Rng) -> Result<Solution> {
         let z_0 = self.noise(n, rng);
         self.generate(&z_0, options)
+    }
+
+    /// Draws `n` samples in chunks of at most `chunk` rows, so that the solver's buffers hold
+    /// one chunk at a time; the samples of all chunks are returned together.
+    ///
+    /// Noise is drawn from `rng` chunk by chunk, in row order, so the chunks together use
+    /// exactly the draws [`Flow::sample`] would. Each row is integrated on its own (the
+    /// network evaluates rows independently), so with a fixed-step solver the samples are
+    /// identical to [`Flow::sample`]'s for the same seed, whatever `chunk` is. Dopri5 picks
+    /// its steps per chunk (every point's local error still within tolerance), so its samples
+    /// depend on `chunk`.
+    ///
+    /// `on_chunk` is told the number of rows finished after each chunk (for a progress bar).
+    /// In the returned solution, `nfe`, `steps` and `rejected` are the largest over chunks
+    /// (what one point went through), and each snapshot of the trajectory holds all rows.
+    pub fn sample_chunked(
+        &self,
+        n: usize,
+        chunk: usize,
+        options: &SolveOptions,
+        rng: &mut Rng,
+        mut on_chunk: impl FnMut(usize),
+    ) -> Result<Solution> {
+        let mut all = Solution { x: Vec::new(), nfe: 0, steps: 0, rejected: 0, trajectory: vec![] };
+        all.x.reserve_exact(n * self.dim());
+        self.sample_each_chunk(n, chunk, options, rng, |rows_done, part| {
+            append_chunk(&mut all, part);
+            on_chunk(rows_done);
+            Ok(())
+        })?;
+        Ok(all)
+    }
+
+    /// Draws `n` samples in chunks of at most `chunk` rows and hands each chunk's solution to
+    /// `on_chunk` together with the number of rows finished, keeping nothing: memory stays
+    /// bounded by one chunk whatever `n` is. Noise and results are those of
+    /// [`Flow::sample_chunked`]; an error from `on_chunk` stops the sampling and is returned.
+    pub fn sample_each_chunk(
+        &self,
+        n: usize,
+        chunk: usize,
+        options: &SolveOptions,
+        rng: &mut Rng,
+        mut on_chunk: impl FnMut(usize, Solution) -> Result<()>,
+    ) -> Result<()> {
+        if chunk == 0 {
+            return Err(Error::setting("sampling chunk", chunk, "must be at least 1 row"));
+        }
+        let mut field = self.field();
+        let mut rows_done = 0;
+        while rows_done < n {
+            let rows = chunk.min(n - rows_done);
+            let z_0 = self.noise(rows, rng);
+            let solution = self.generate_with(&mut field, &z_0, options)?;
+            rows_done += rows;
+            on_chunk(rows_done, solution)?;
+        }
+        Ok(())
+    }
+
+    /// [`Flow::generate`] on a field that keeps its buffers from one call to the next.
+    fn generate_with(
+        &self,
+        field: &mut NetField<'_>,
+        z_0: &[f64],
+        options: &SolveOptions,
+    ) -> Result<Solution> {
+        let mut solution = solve(field, z_0, 0.0, 1.0, options)?;
+        self.standardizer.inverse_in_place(&mut solution.x)?;
+        for snapshot in &mut solution.trajectory {
+            self.standardizer.inverse_in_place(&mut snapshot.x)?;
+        }
+        Ok(solution)
     }
 
     /// Integrates data points `x_1` (data units) back from t = 1 to t = 0: their noise codes.
@@ -196,6 +264,21 @@ impl Flow {
             *log_p = self.standardizer.log_density_in_data_units(*log_p);
         }
         Ok(result)
+    }
+}
+
+/// Appends one chunk's solution to the running total of [`Flow::sample_chunked`].
+fn append_chunk(all: &mut Solution, part: Solution) {
+    all.x.extend_from_slice(&part.x);
+    all.nfe = all.nfe.max(part.nfe);
+    all.steps = all.steps.max(part.steps);
+    all.rejected = all.rejected.max(part.rejected);
+    if all.trajectory.is_empty() {
+        all.trajectory = part.trajectory;
+        return;
+    }
+    for (snapshot, part_snapshot) in all.trajectory.iter_mut().zip(part.trajectory) {
+        snapshot.x.extend_from_slice(&part_snapshot.x);
     }
 }
 

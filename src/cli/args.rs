@@ -49,6 +49,9 @@ pub enum Command {
     Encode(EncodeArgs),
     /// Exact log-densities log p_1(x) of data points (CSV) under a checkpoint's flow.
     Likelihood(LikelihoodArgs),
+    /// Time the notebook's workload (training, Euler and Heun sampling) against the machine's
+    /// measured FMA peak, or sweep samples, width and dimension with --scaling.
+    Bench(BenchArgs),
 }
 
 /// Which built-in dataset to learn.
@@ -229,6 +232,10 @@ pub struct SampleArgs {
     /// Seed of the noise x_0.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Rows integrated at a time, which bounds the solver's memory; fixed-step samples do not
+    /// depend on it (dopri5 picks its steps per chunk).
+    #[arg(long, default_value_t = 65_536)]
+    pub chunk: usize,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub solver: SolverArgs,
@@ -387,4 +394,68 @@ pub struct LikelihoodArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub solver: SolverArgs,
+}
+
+/// `flowmatching bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Time each section this many times (from the same state; results are identical) and
+    /// report the minimum and the median.
+    #[arg(long, default_value_t = 3)]
+    pub repeats: usize,
+    /// Also write every measurement as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Worker threads (default: rayon's choice, RAYON_NUM_THREADS or one per CPU).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Before each timed run, wait up to this many seconds for the machine to go idle.
+    #[arg(long, default_value_t = 0.0)]
+    pub max_idle_wait: f64,
+    /// Seconds of each FMA-peak and sgemm measurement (best of three is kept).
+    #[arg(long, default_value_t = 0.3)]
+    pub peak_seconds: f64,
+    /// Seed of every random draw.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Points drawn with each solver.
+    #[arg(long, default_value_t = 20_000)]
+    pub samples: usize,
+    /// Steps of the Euler and Heun solvers.
+    #[arg(long, default_value_t = 200)]
+    pub ode_steps: usize,
+    /// Instead of the notebook's workload, sweep the number of samples, the width and the
+    /// dimension; writes CSV files and PNG charts into --out.
+    #[arg(long)]
+    pub scaling: bool,
+    /// Directory of the --scaling outputs (created if missing).
+    #[arg(long, default_value = "out/bench-scaling")]
+    pub out: PathBuf,
+    /// --scaling: numbers of samples drawn (Heun, chunked and unchunked), comma-separated.
+    #[arg(long, default_value = "1000,10000,100000,1000000")]
+    pub scaling_samples: String,
+    /// --scaling: hidden widths, comma-separated.
+    #[arg(long, default_value = "64,128,256,512")]
+    pub scaling_widths: String,
+    /// --scaling: data dimensions, comma-separated.
+    #[arg(long, default_value = "1,2,64")]
+    pub scaling_dims: String,
+    /// --scaling: Heun steps of every sampling run.
+    #[arg(long, default_value_t = 10)]
+    pub scaling_ode_steps: usize,
+    /// --scaling: training steps timed per width and dimension.
+    #[arg(long, default_value_t = 20)]
+    pub scaling_train_steps: usize,
+    /// --scaling: rows integrated at a time by chunked sampling.
+    #[arg(long, default_value_t = 65_536)]
+    pub chunk: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub mixture: MixtureArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub net: NetArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub optim: OptimArgs,
 }

@@ -1,6 +1,7 @@
 //! Subcommands and the helpers they share: progress bars, CSV in and out, settings.
 
 pub mod args;
+mod bench;
 mod compare;
 mod demo;
 mod demo_ode;
@@ -32,6 +33,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Encode(a) => ode::encode(&a),
         Command::Likelihood(a) => ode::likelihood(&a),
         Command::Compare(a) => compare::run(&a, &ui),
+        Command::Bench(a) => bench::run(&a, &ui),
     }
 }
 

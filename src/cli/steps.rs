@@ -106,7 +106,7 @@ pub fn write_losses(path: &std::path::Path, log: &TrainLog) -> Result<()> {
 }
 
 /// `flowmatching sample`.
-pub fn sample(args: &SampleArgs, _ui: &Ui) -> Result<()> {
+pub fn sample(args: &SampleArgs, ui: &Ui) -> Result<()> {
     let flow = Flow::load(&args.checkpoint)?;
     let options = super::solve_options(&args.solver)?;
     if args.samples == 0 {
@@ -119,8 +119,17 @@ pub fn sample(args: &SampleArgs, _ui: &Ui) -> Result<()> {
     let record_times = super::ode::record_times(trajectory, &options)?;
     let options = options.with_record_times(record_times);
 
+    if args.chunk == 0 {
+        anyhow::bail!("invalid --chunk = 0: integrate at least one row at a time");
+    }
+
     let started = std::time::Instant::now();
-    let solution = flow.sample(args.samples, &options, &mut stream(args.seed, Stream::Sample))?;
+    let bar = ui.progress(args.samples as u64, "sampling");
+    let mut rng = stream(args.seed, Stream::Sample);
+    let solution = flow.sample_chunked(args.samples, args.chunk, &options, &mut rng, |done| {
+        bar.set_position(done as u64)
+    })?;
+    bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
 
     let columns = match flow.info().columns.len() {
