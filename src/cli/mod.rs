@@ -2,6 +2,10 @@
 
 pub mod args;
 mod demo;
+mod demo_nd;
+mod demo_plots;
+mod score;
+mod source;
 mod steps;
 
 use std::io::Write as _;
@@ -24,7 +28,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Demo(a) => demo::run(&a, &ui),
         Command::Train(a) => steps::train(&a, &ui),
         Command::Sample(a) => steps::sample(&a, &ui),
-        Command::Evaluate(a) => steps::evaluate(&a),
+        Command::Evaluate(a) => steps::evaluate(&a, &ui),
         Command::Velocity(a) => steps::velocity(&a),
     }
 }
