@@ -2,7 +2,7 @@
 //!
 //! - every d: `loss.png`;
 //! - d = 1: `histogram.png` (training data and samples) and `trajectories.png`;
-//! - d = 2: `scatter.png` and `density.png` (data, Heun and Euler side by side, the
+//! - d = 2: `scatter.png` and `density.png` (training data and Heun samples side by side, the
 //!   checkerboard's valid cells shaded), `velocity.png` (arrows of v(x, t) at several t) and
 //!   `trajectories.png` (paths in the plane from noise to data);
 //! - d > 2: `corner.png` (pairs of up to 5 columns, reference against samples), and for square
@@ -107,17 +107,17 @@ fn plots_2d(out: &Path, flow: &Flow, data: &Prepared, generated: &Generated) -> 
         board.valid_cells().into_iter().map(|(i, j)| Region { x: span(i), y: span(j) }).collect()
     });
 
-    let heun_title = format!("heun ({} NFE)", generated.heun.nfe);
-    let euler_title = format!("euler ({} NFE)", generated.euler.nfe);
+    let heun_title = format!("samples, heun ({} NFE)", generated.heun.nfe);
     let panels = [
         PointPanel { title: "training data", points: head(&data.train, 2) },
         PointPanel { title: &heun_title, points: head(&generated.heun.x, 2) },
-        PointPanel { title: &euler_title, points: head(&generated.euler.x, 2) },
     ];
-    let title = format!("{}: data and samples", data.name);
+    let axes = format!("{} across, {} up", data.columns[0], data.columns[1]);
+    let title = format!("{}: data and samples ({axes})", data.name);
     plot::scatter_2d(out.join("scatter.png"), &title, &panels, Some(region), &shaded)?;
-    let title = format!("{}: density (2D histogram)", data.name);
-    plot::heatmap_2d(out.join("density.png"), &title, &panels, 60, Some(region))?;
+    let title = format!("{}: 2D histograms ({axes})", data.name);
+    let bins = ((data.train.len() / 2) as f64).sqrt().clamp(20.0, 60.0) as usize;
+    plot::heatmap_2d(out.join("density.png"), &title, &panels, bins, Some(region))?;
 
     plot_velocity_2d(out, flow, region)?;
     let paths = Paths2d { title: "heun", t: &generated.path_times, x: &generated.path_states };
@@ -126,23 +126,35 @@ fn plots_2d(out: &Path, flow: &Flow, data: &Prepared, generated: &Generated) -> 
     Ok(())
 }
 
+/// Arrows of the network's field v_theta(z, t) in the units it learnt in (z = (x - m) / s, the
+/// data's own units when nothing was standardised), where arrows of columns of different
+/// scales stay comparable.
 fn plot_velocity_2d(out: &Path, flow: &Flow, region: Region) -> Result<()> {
+    let standardizer = flow.standardizer();
+    let (m, s) = (standardizer.mean(), standardizer.scale());
+    let region = Region {
+        x: ((region.x.0 - m[0]) / s[0], (region.x.1 - m[0]) / s[0]),
+        y: ((region.y.0 - m[1]) / s[1], (region.y.1 - m[1]) / s[1]),
+    };
     let at = |(lo, hi): (f64, f64), k: usize| lo + (hi - lo) * (k as f64 + 0.5) / GRID as f64;
-    let grid: Vec<f64> =
+    let z: Vec<f64> =
         (0..GRID * GRID).flat_map(|c| [at(region.x, c % GRID), at(region.y, c / GRID)]).collect();
+    let x = standardizer.inverse(&z)?;
 
     let mut fields = Vec::new();
     for &t in &VELOCITY_TIMES {
-        fields.push(flow.velocity(&grid, &vec![t; GRID * GRID])?);
+        let v_x = flow.velocity(&x, &vec![t; GRID * GRID])?;
+        fields.push(v_x.iter().enumerate().map(|(k, v)| v / s[k % 2]).collect::<Vec<f64>>());
     }
     let titles: Vec<String> = VELOCITY_TIMES.iter().map(|t| format!("t = {t}")).collect();
     let panels: Vec<VectorField> = titles
         .iter()
         .zip(&fields)
-        .map(|(title, v)| VectorField { title, points: &grid, velocities: v })
+        .map(|(title, v)| VectorField { title, points: &z, velocities: v })
         .collect();
-    let title = "Learned velocity v(x, t) (t = 0 noise, t = 1 data)";
-    plot::quiver(out.join("velocity.png"), title, &panels, Some(region))?;
+    let units = if s == [1.0, 1.0] && m == [0.0, 0.0] { "" } else { ", standardised units" };
+    let title = format!("Learned velocity v(x, t) (t = 0 noise, t = 1 data{units})");
+    plot::quiver(out.join("velocity.png"), &title, &panels, Some(region))?;
     Ok(())
 }
 
@@ -185,7 +197,8 @@ fn plots_nd(
             Ok(plot::image_grid(out.join(file), title, &grid)?)
         };
         images(&generated.heun.x, "images.png", "Generated images (heun)")?;
-        images(&reference.rows, "images_data.png", "Reference images")?;
+        let title = format!("Reference images: {}", reference.label);
+        images(&reference.rows, "images_data.png", &title)?;
     }
     Ok(())
 }
