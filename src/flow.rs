@@ -23,7 +23,7 @@ use crate::data::standardize::Standardizer;
 use crate::likelihood::{log_likelihood, LikelihoodOptions, LogLikelihood};
 use crate::model::{checkpoint, VelocityNet, Workspace};
 use crate::rng::Rng;
-use crate::solve::{solve, JvpField, SolveOptions, Solution, VelocityField};
+use crate::solve::{solve, JvpField, Solution, SolveOptions, VelocityField};
 use crate::{Error, Result};
 
 /// Checkpoint metadata key of the standardisation, as JSON.
@@ -98,7 +98,16 @@ impl Flow {
     /// Reads a checkpoint written by [`Flow::save`], or a bare PyTorch state dict of the
     /// notebook's network (then the standardisation is the identity).
     pub fn load(path: &Path) -> Result<Self> {
-        let ckpt = checkpoint::load::<f32>(path)?;
+        let bytes = std::fs::read(path).map_err(|e| Error::Checkpoint {
+            path: path.to_path_buf(),
+            message: format!("cannot read: {e}"),
+        })?;
+        Flow::from_bytes(&bytes, path)
+    }
+
+    /// Decodes a checkpoint held in memory, as [`Flow::load`] does; `path` names it in errors.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
+        let ckpt = checkpoint::from_bytes::<f32>(bytes, path)?;
         let d = ckpt.net.dim();
         let bad = |key: &str, e: serde_json::Error| Error::Checkpoint {
             path: path.to_path_buf(),
@@ -113,10 +122,8 @@ impl Flow {
             Some(text) => serde_json::from_str(text).map_err(|e| bad(INFO_KEY, e))?,
             None => FlowInfo::default(),
         };
-        Flow::new(ckpt.net, standardizer, info).map_err(|e| Error::Checkpoint {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })
+        Flow::new(ckpt.net, standardizer, info)
+            .map_err(|e| Error::Checkpoint { path: path.to_path_buf(), message: e.to_string() })
     }
 
     /// The network as an ODE field in standardised units.
@@ -267,7 +274,14 @@ impl JvpField for NetField<'_> {
         self.v.resize(x.len(), 0.0);
         self.dv.resize(x.len(), 0.0);
         self.net
-            .forward_jvp(&self.x, t as f32, &self.dx, &mut self.v, &mut self.dv, &mut self.workspace)
+            .forward_jvp(
+                &self.x,
+                t as f32,
+                &self.dx,
+                &mut self.v,
+                &mut self.dv,
+                &mut self.workspace,
+            )
             .expect("solver passed a batch of whole rows");
         store_f64(v, &self.v);
         store_f64(dv, &self.dv);

@@ -158,7 +158,10 @@ mod tests {
     #[test]
     fn markdown_has_header_rule_and_rows() {
         let md = sample().to_markdown();
-        assert_eq!(md, "| method | W1 |\n| :-- | --: |\n| Heun | 0.031 |\n| Euler (200 steps) | 0.1 |\n");
+        assert_eq!(
+            md,
+            "| method | W1 |\n| :-- | --: |\n| Heun | 0.031 |\n| Euler (200 steps) | 0.1 |\n"
+        );
     }
 
     #[test]

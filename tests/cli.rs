@@ -78,7 +78,7 @@ fn demo_writes_every_output() {
     assert_eq!(metrics["losses"].as_array().unwrap().len(), 1);
 
     let samples = std::fs::read_to_string(dir.path("samples.csv")).unwrap();
-    assert_eq!(samples.lines().next(), Some("euler,heun"));
+    assert_eq!(samples.lines().next(), Some("euler,heun,rk4,dopri5"));
     assert_eq!(samples.lines().count(), 501);
 }
 

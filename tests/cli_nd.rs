@@ -225,6 +225,12 @@ fn dimension_mismatches_name_both_sides() {
     }
 
     let three = dir.write("three.csv", "a,b,c\n0,0,0\n1,1,1\n");
+    for command in ["likelihood", "encode"] {
+        let message = fails(&[command, "-c", &ckpt, "-i", &three]);
+        for part in ["three.csv", "3 columns", "d = 2"] {
+            assert!(message.contains(part), "{command}, {part}: {message}");
+        }
+    }
     let message = fails(&["evaluate", "-s", &three, "--dataset", "8gaussians"]);
     for part in ["dimension mismatch", "three.csv", "3 columns", "d = 2"] {
         assert!(message.contains(part), "{part}: {message}");

@@ -183,6 +183,10 @@ fn non_finite_weights_are_refused_both_ways() {
         checkpoint::save(&target, &broken, &BTreeMap::new()),
         Err(Error::Checkpoint { .. })
     ));
+    // Finite in f64 but not in the f32 file.
+    let mut too_big = net().to_f64();
+    too_big.params_mut()[7] = 1e300;
+    assert!(checkpoint::save(&target, &too_big, &BTreeMap::new()).is_err());
     assert!(!target.exists());
 }
 

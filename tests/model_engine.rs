@@ -249,6 +249,10 @@ fn wrong_lengths_are_errors_not_panics() {
     assert!(matches!(r, Err(Error::DimensionMismatch { .. })));
     let r = net.loss_and_grad(&[], &[], &[], &mut grads, &mut ws);
     assert!(matches!(r, Err(Error::InvalidSetting { .. })));
+
+    // An empty batch is fine for evaluation.
+    net.forward(&[], &[], &mut [], &mut ws).unwrap();
+    net.forward_shared_t(&[], 0.5, &mut [], &mut ws).unwrap();
 }
 
 #[test]
@@ -263,4 +267,24 @@ fn nan_inputs_give_a_non_finite_error_and_nan_outputs() {
     net.forward_shared_t(&x, 0.5, &mut v, &mut ws).unwrap();
     assert!(v[0].is_nan() && v[1].is_nan(), "a NaN row stays NaN");
     assert!(v[2].is_finite() && v[3].is_finite(), "other rows are untouched");
+}
+
+#[test]
+fn gradients_do_not_depend_on_what_the_workspace_computed_before() {
+    let net = VelocityNet::<f32>::new(NetConfig::default(), &mut stream(4, Stream::Init)).unwrap();
+    let (first, second) = (batch(1024, 1, 1), batch(1024, 1, 2));
+    let f32s = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+
+    let mut used = Workspace::new();
+    let mut grads = Grads::new(&net);
+    let (x, t, y) = (f32s(&first.x), f32s(&first.t), f32s(&first.y));
+    net.loss_and_grad(&x, &t, &y, &mut grads, &mut used).unwrap();
+    let (x, t, y) = (f32s(&second.x), f32s(&second.t), f32s(&second.y));
+    let loss_used = net.loss_and_grad(&x, &t, &y, &mut grads, &mut used).unwrap();
+
+    let mut fresh_grads = Grads::new(&net);
+    let loss_fresh =
+        net.loss_and_grad(&x, &t, &y, &mut fresh_grads, &mut Workspace::new()).unwrap();
+    assert_eq!(loss_used, loss_fresh);
+    assert_eq!(grads.as_slice(), fresh_grads.as_slice());
 }

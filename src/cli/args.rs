@@ -29,8 +29,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the whole pipeline on a built-in dataset: data, training, sampling (Euler and Heun),
-    /// metrics against the exact target, plots and a checkpoint, all written into --out.
+    /// Run the whole pipeline on a built-in dataset: data, training, sampling (Euler and Heun,
+    /// then RK4 and dopri5), metrics against the exact target, held-out likelihood, plots and a
+    /// checkpoint, all written into --out.
     Demo(DemoArgs),
     /// Train a velocity network with conditional flow matching and save a checkpoint.
     Train(TrainArgs),
@@ -40,6 +41,14 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Evaluate v(x, t) at rows (x..., t) of a CSV and write the velocities as CSV.
     Velocity(VelocityArgs),
+    /// Train one model per probability path (same seed, network, steps and data), sample each
+    /// with several solvers and step counts from the same noise, and write tables and plots
+    /// comparing loss, sample quality against NFE, and the straightness of the learned flows.
+    Compare(CompareArgs),
+    /// Map data points (CSV) back to their noise codes by integrating from t = 1 to t = 0.
+    Encode(EncodeArgs),
+    /// Exact log-densities log p_1(x) of data points (CSV) under a checkpoint's flow.
+    Likelihood(LikelihoodArgs),
 }
 
 /// Which built-in dataset to learn.
@@ -156,6 +165,10 @@ pub struct OptimArgs {
     /// AdamW decoupled weight decay.
     #[arg(long, default_value_t = 0.01)]
     pub weight_decay: f64,
+    /// Return an exponential moving average of the weights with this decay (0: the last
+    /// iterate, as the notebook does).
+    #[arg(long, default_value_t = 0.0)]
+    pub ema: f64,
     /// Keep the loss every this many steps (for the log and the loss plot).
     #[arg(long, default_value_t = 250)]
     pub log_every: usize,
@@ -169,24 +182,45 @@ pub struct OptimArgs {
     pub pool: usize,
 }
 
-/// How to integrate the ODE.
+/// How to integrate the ODE. Every field is optional so that a command can pick its own default
+/// solver and so that flags a solver ignores can be warned about (see `cli::ode`).
 #[derive(Debug, Clone, Args)]
 pub struct SolverArgs {
-    /// ODE solver: euler, midpoint, heun, rk4 or dopri5.
-    #[arg(long, default_value = "heun")]
-    pub solver: String,
-    /// Number of steps of a fixed-step solver.
-    #[arg(long, visible_alias = "ode-steps", default_value_t = 200)]
-    pub steps: usize,
-    /// Relative tolerance of dopri5.
-    #[arg(long, default_value_t = 1e-5)]
-    pub rtol: f64,
-    /// Absolute tolerance of dopri5.
-    #[arg(long, default_value_t = 1e-5)]
-    pub atol: f64,
-    /// Cap on dopri5's steps; hitting it is an error.
-    #[arg(long, default_value_t = 10_000)]
-    pub max_steps: usize,
+    /// ODE solver: euler, midpoint, heun, rk4 or dopri5 [default: heun; dopri5 for likelihood].
+    #[arg(long)]
+    pub solver: Option<String>,
+    /// Number of steps of a fixed-step solver (ignored by dopri5) [default: 200].
+    #[arg(long, visible_alias = "ode-steps")]
+    pub steps: Option<usize>,
+    /// Relative tolerance of dopri5's local error control [default: 1e-5].
+    #[arg(long, allow_negative_numbers = true)]
+    pub rtol: Option<f64>,
+    /// Absolute tolerance of dopri5's local error control [default: 1e-5].
+    #[arg(long, allow_negative_numbers = true)]
+    pub atol: Option<f64>,
+    /// Cap on dopri5's attempted steps; hitting it is an error [default: 10000].
+    #[arg(long)]
+    pub max_steps: Option<usize>,
+}
+
+/// Which states of a sampling run to write, and where.
+#[derive(Debug, Clone, Args)]
+pub struct TrajectoryArgs {
+    /// Also write trajectories as CSV ("-" for standard output), long format: one row
+    /// `sample,t,x...` per recorded time and sample, time after time, in data units.
+    #[arg(long)]
+    pub trajectory: Option<PathBuf>,
+    /// Times to record, comma-separated, increasing within [0, 1] (0 = noise, 1 = data). States
+    /// are computed exactly there: a time off a fixed-step grid splits a step (adding
+    /// evaluations), dopri5 shortens a step to land on it [default: 0, 0.05, ..., 1].
+    #[arg(long, requires = "trajectory", conflicts_with = "record_every")]
+    pub record_times: Option<String>,
+    /// Record every K-th step of a fixed-step solver, and t = 1 (costs nothing extra).
+    #[arg(long, requires = "trajectory")]
+    pub record_every: Option<usize>,
+    /// Number of samples whose trajectories are written (the first ones).
+    #[arg(long, default_value_t = 200, requires = "trajectory")]
+    pub trajectory_samples: usize,
 }
 
 /// `flowmatching demo`.
@@ -271,6 +305,9 @@ pub struct SampleArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub solver: SolverArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub trajectory: TrajectoryArgs,
 }
 
 /// `flowmatching evaluate`.
@@ -316,4 +353,125 @@ pub struct VelocityArgs {
     /// Where to write the velocities as CSV ("-" for standard output).
     #[arg(long, short, default_value = "-")]
     pub out: PathBuf,
+}
+
+/// `flowmatching compare`.
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    /// Paths to compare, comma-separated, each named as for `train --path` (e.g.
+    /// linear,quadratic,cosine,vp,ot,sb). Every path trains from the same seed.
+    #[arg(long, default_value = "linear,quadratic")]
+    pub paths: String,
+    /// ODE solvers of the sampling sweep, comma-separated: euler, midpoint, heun, rk4, dopri5
+    /// (dopri5 sweeps --tols instead of step counts).
+    #[arg(long, default_value = "euler,heun,rk4")]
+    pub solvers: String,
+    /// Budgets of network evaluations (NFE) of the sweep, comma-separated; a fixed-step solver
+    /// takes NFE / (its evaluations per step) steps, none when that is 0.
+    #[arg(long, default_value = "1,2,4,8,16,32,64,128")]
+    pub nfe: String,
+    /// Step counts of the sweep, comma-separated, the same for every fixed-step solver (instead
+    /// of --nfe).
+    #[arg(long, conflicts_with = "nfe")]
+    pub ode_steps: Option<String>,
+    /// Tolerances (rtol = atol) swept by dopri5, comma-separated.
+    #[arg(long, default_value = "1e-2,1e-3,1e-4,1e-5")]
+    pub tols: String,
+    /// W1 to reach: the summary gives, per solver, the fewest NFE whose samples are this close
+    /// to the exact mixture ("-" when none is).
+    #[arg(long, default_value_t = 0.6)]
+    pub target_w1: f64,
+    /// Samples of the fine solve (RK4, --fine-steps) that gives the histograms, the
+    /// trajectories, the straightness and the W1 of each learned ODE itself.
+    #[arg(long, default_value_t = 20_000)]
+    pub samples: usize,
+    /// Samples of each run of the NFE sweep: the first ones of the fine solve's noise, so every
+    /// path and solver starts from the same points.
+    #[arg(long, default_value_t = 5000)]
+    pub sweep_samples: usize,
+    /// RK4 steps of the fine solve (even: the straightness integral uses Simpson's rule).
+    #[arg(long, default_value_t = 100)]
+    pub fine_steps: usize,
+    /// Trajectories drawn per path in trajectories.png.
+    #[arg(long, default_value_t = 300)]
+    pub trajectories: usize,
+    /// Directory for the tables, JSON, loss CSV and plots (created if missing).
+    #[arg(long, default_value = "out/compare")]
+    pub out: PathBuf,
+    /// Seed of every random draw, shared by all paths.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub mixture: MixtureArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub net: NetArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub optim: OptimArgs,
+}
+
+/// `flowmatching encode`.
+#[derive(Debug, Clone, Args)]
+pub struct EncodeArgs {
+    /// Checkpoint whose flow is inverted.
+    #[arg(long, short)]
+    pub checkpoint: PathBuf,
+    /// Data points as CSV, one row per point, d columns; a header row is detected and skipped.
+    #[arg(long, short)]
+    pub input: PathBuf,
+    /// Where to write the noise codes z as CSV ("-" for standard output).
+    #[arg(long, short, default_value = "-")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub solver: SolverArgs,
+}
+
+/// How the divergence in the change of variables is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DivergenceName {
+    /// The exact trace of dv/dx: d Jacobian-vector products per evaluation.
+    Exact,
+    /// Hutchinson's unbiased estimate with --probes fixed random probes per point.
+    Hutchinson,
+}
+
+/// The distribution of Hutchinson probes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProbeName {
+    /// Components +1 or -1 with probability 1/2 (lower variance; exact in 1D).
+    Rademacher,
+    /// Standard normal components.
+    Gaussian,
+}
+
+/// `flowmatching likelihood`.
+#[derive(Debug, Clone, Args)]
+pub struct LikelihoodArgs {
+    /// Checkpoint whose model density is evaluated.
+    #[arg(long, short)]
+    pub checkpoint: PathBuf,
+    /// Data points as CSV, one row per point, d columns; a header row is detected and skipped.
+    #[arg(long, short)]
+    pub input: PathBuf,
+    /// Where to write the per-point log-densities (column log_p, nats) as CSV ("-" for stdout).
+    #[arg(long, short, default_value = "-")]
+    pub out: PathBuf,
+    /// Divergence of the velocity: exact, or Hutchinson's estimate (cheaper for large d).
+    #[arg(long, value_enum, default_value_t = DivergenceName::Exact)]
+    pub divergence: DivergenceName,
+    /// Number of Hutchinson probes per point.
+    #[arg(long, default_value_t = 1)]
+    pub probes: usize,
+    /// Distribution of the Hutchinson probes.
+    #[arg(long, value_enum, default_value_t = ProbeName::Rademacher)]
+    pub probe: ProbeName,
+    /// Seed of the Hutchinson probes.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub solver: SolverArgs,
 }

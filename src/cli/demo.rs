@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::args::{DatasetName, DemoArgs};
 use super::steps::{add_metrics_row, metrics_table, train_on_mixture, write_losses, Trained};
-use super::Ui;
+use super::{demo_ode, Ui};
 use flowmatching::data::mixture::GaussianMixture1d;
 use flowmatching::flow::Flow;
 use flowmatching::metrics::one_d::{evaluate_1d, noise_floor, Metrics1d, NoiseFloor1d};
@@ -27,6 +27,7 @@ const SLICE_TIMES: [f64; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
 #[derive(Serialize)]
 struct SolverResult {
     solver: String,
+    label: String,
     steps: usize,
     nfe: usize,
     seconds: f64,
@@ -45,6 +46,7 @@ struct DemoReport {
     losses: Vec<(usize, f64)>,
     solvers: Vec<SolverResult>,
     noise_floor: NoiseFloor1d,
+    ode: demo_ode::OdeReport,
 }
 
 #[derive(Serialize)]
@@ -73,15 +75,18 @@ pub fn run(args: &DemoArgs, ui: &Ui) -> Result<()> {
     let mut sample_rng = stream(args.seed, Stream::Sample);
     let mut solvers = Vec::new();
     let mut samples = Vec::new();
-    for solver in [Solver::Euler, Solver::Heun] {
-        let options = SolveOptions::new(solver, args.ode_steps);
+    let mut runs = vec![(Solver::Euler, args.ode_steps), (Solver::Heun, args.ode_steps)];
+    runs.extend(demo_ode::FAST_SOLVERS);
+    for (solver, steps) in runs {
+        let options = SolveOptions::new(solver, steps);
         let started = Instant::now();
         let solution = trained.flow.sample(args.samples, &options, &mut sample_rng)?;
         let seconds = started.elapsed().as_secs_f64();
         let metrics = evaluate_1d(&solution.x, &mixture)?;
         solvers.push(SolverResult {
             solver: solver.to_string(),
-            steps: args.ode_steps,
+            label: demo_ode::row_label(&solver, solution.steps, solution.nfe),
+            steps: solution.steps,
             nfe: solution.nfe,
             seconds,
             metrics,
@@ -89,6 +94,7 @@ pub fn run(args: &DemoArgs, ui: &Ui) -> Result<()> {
         samples.push(solution.x);
     }
     let floor = noise_floor(&mixture, args.samples, 20, &mut stream(args.seed, Stream::Eval))?;
+    let ode = demo_ode::measure(&trained.flow, &mixture, args.seed, args.ode_steps)?;
 
     let report = DemoReport {
         seed: args.seed,
@@ -104,6 +110,7 @@ pub fn run(args: &DemoArgs, ui: &Ui) -> Result<()> {
         losses: trained.log.losses.clone(),
         solvers,
         noise_floor: floor,
+        ode,
     };
     write_outputs(&args.out, &trained, &mixture, &samples, &report)?;
     print_summary(&mixture, &report);
@@ -114,8 +121,7 @@ pub fn run(args: &DemoArgs, ui: &Ui) -> Result<()> {
 fn print_summary(mixture: &GaussianMixture1d, report: &DemoReport) {
     let mut table = metrics_table(mixture);
     for r in &report.solvers {
-        let label = format!("{} ({} steps, {} NFE)", r.solver, r.steps, r.nfe);
-        add_metrics_row(&mut table, &label, &r.metrics);
+        add_metrics_row(&mut table, &r.label, &r.metrics);
     }
     add_metrics_row(&mut table, "true samples (noise floor)", &report.noise_floor.first_draw);
     print!("{}", table.to_text());
@@ -127,6 +133,7 @@ fn print_summary(mixture: &GaussianMixture1d, report: &DemoReport) {
     let times: Vec<String> =
         report.solvers.iter().map(|r| format!("{} {:.2} s", r.solver, r.seconds)).collect();
     println!("training {:.2} s; sampling {}", report.train_seconds, times.join(", "));
+    demo_ode::print(&report.ode);
 }
 
 fn write_outputs(
@@ -144,6 +151,7 @@ fn write_outputs(
     let n = samples[0].len();
     let columns: Vec<f64> = (0..n).flat_map(|i| samples.iter().map(move |s| s[i])).collect();
     super::write_table(&out.join("samples.csv"), &names, &columns)?;
+    demo_ode::plot_density(out, mixture, &report.ode)?;
 
     plot_all(out, trained, mixture, samples, &names)
 }

@@ -70,16 +70,8 @@ pub fn run(args: &DemoArgs, ui: &Ui) -> Result<()> {
 
     let source = Source::new(args.dataset, &args.data, &args.mixture)?;
     let data = source.prepare(&args.data, args.optim.pool, args.seed, ui)?;
-    let standardizer = data.standardizer(args.data.standardize)?;
-    let trained = train_pool(
-        &data.train,
-        standardizer,
-        data.provenance(),
-        &args.net,
-        &args.optim,
-        args.seed,
-        ui,
-    )?;
+    let train_data = data.train_data(args.data.standardize)?;
+    let trained = train_pool(train_data, &args.net, &args.optim, args.seed, ui, |_| {})?;
     ui.status(format!("trained {} steps in {:.2} s", args.optim.train_steps, trained.log.seconds));
 
     let generated = generate(&trained, args)?;

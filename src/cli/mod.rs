@@ -1,9 +1,12 @@
 //! Subcommands and the helpers they share: progress bars, CSV in and out, settings.
 
 pub mod args;
+mod compare;
 mod demo;
 mod demo_nd;
+mod demo_ode;
 mod demo_plots;
+mod ode;
 mod score;
 mod source;
 mod steps;
@@ -30,6 +33,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sample(a) => steps::sample(&a, &ui),
         Command::Evaluate(a) => steps::evaluate(&a, &ui),
         Command::Velocity(a) => steps::velocity(&a),
+        Command::Encode(a) => ode::encode(&a),
+        Command::Likelihood(a) => ode::likelihood(&a),
+        Command::Compare(a) => compare::run(&a, &ui),
     }
 }
 
@@ -114,6 +120,7 @@ pub fn train_config(args: &OptimArgs) -> Result<TrainConfig> {
         lr: args.lr,
         weight_decay: args.weight_decay,
         log_every: args.log_every,
+        ema_decay: args.ema,
     };
     config.validate()?;
     if args.pool == 0 {
@@ -122,17 +129,9 @@ pub fn train_config(args: &OptimArgs) -> Result<TrainConfig> {
     Ok(config)
 }
 
-/// The ODE solver settings from the flags.
+/// The ODE solver settings from the flags (Heun with 200 steps unless told otherwise).
 pub fn solve_options(args: &SolverArgs) -> Result<SolveOptions> {
-    let mut solver: Solver = args.solver.parse().context("invalid --solver")?;
-    if let Solver::Dopri5 { rtol, atol, max_steps } = &mut solver {
-        (*rtol, *atol, *max_steps) = (args.rtol, args.atol, args.max_steps);
-    }
-    solver.validate().context("invalid solver settings (--rtol/--atol/--max-steps)")?;
-    if args.steps == 0 && !solver.is_adaptive() {
-        anyhow::bail!("invalid --steps = 0: a fixed-step solver needs at least one step");
-    }
-    Ok(SolveOptions::new(solver, args.steps))
+    ode::solve_options(args, Solver::Heun)
 }
 
 /// Reads a numeric CSV (header detected) as an n x d dataset.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _, Result};
 
 use super::args::{DataArgs, DatasetName, Header, MixtureArgs, Standardize};
-use super::steps::Provenance;
+use super::steps::TrainData;
 use super::{default_columns, Ui};
 use flowmatching::data::loader::{self, Dataset, HeaderMode, LoadOptions};
 use flowmatching::data::standardize::Standardizer;
@@ -222,9 +222,15 @@ impl Prepared {
         self.standardizer(Standardize::Auto)
     }
 
-    /// The data's name and columns, for the checkpoint.
-    pub fn provenance(&self) -> Provenance {
-        Provenance { name: self.name.clone(), columns: self.columns.clone() }
+    /// The training rows, seen through [`Prepared::standardizer`], as the training loop takes
+    /// them.
+    pub fn train_data(&self, mode: Standardize) -> Result<TrainData<'_>> {
+        Ok(TrainData {
+            values: &self.train,
+            standardizer: self.standardizer(mode)?,
+            name: self.name.clone(),
+            columns: self.columns.clone(),
+        })
     }
 
     /// Writes the held-out rows as CSV with the data's column names.

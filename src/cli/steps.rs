@@ -15,7 +15,7 @@ use flowmatching::model::VelocityNet;
 use flowmatching::path::PathSpec;
 use flowmatching::report::{write_json, Table};
 use flowmatching::rng::{stream, Stream};
-use flowmatching::train::{train as train_loop, DataPool, TrainLog};
+use flowmatching::train::{train as train_loop, DataPool, StepInfo, TrainLog};
 
 /// A network trained on the 1D mixture, with what the run produced.
 pub struct Trained {
@@ -32,37 +32,57 @@ pub fn train_on_mixture(
     seed: u64,
     ui: &Ui,
 ) -> Result<Trained> {
-    super::train_config(optim)?;
-    let pool = mixture.sample(optim.pool, &mut stream(seed, Stream::Data));
-    let data = Provenance { name: mixture.name(), columns: default_columns(1) };
-    train_pool(&pool, Standardizer::identity(1), data, net, optim, seed, ui)
+    train_on_mixture_with(mixture, net, optim, seed, ui, |_| {})
 }
 
-/// What the training data was, for the checkpoint.
-pub struct Provenance {
+/// [`train_on_mixture`], also handing every step's loss to `on_step`.
+pub fn train_on_mixture_with(
+    mixture: &GaussianMixture1d,
+    net: &NetArgs,
+    optim: &OptimArgs,
+    seed: u64,
+    ui: &Ui,
+    on_step: impl FnMut(StepInfo),
+) -> Result<Trained> {
+    super::train_config(optim)?;
+    let pool = mixture.sample(optim.pool, &mut stream(seed, Stream::Data));
+    let data = TrainData {
+        values: &pool,
+        standardizer: Standardizer::identity(1),
+        name: mixture.name(),
+        columns: default_columns(1),
+    };
+    train_pool(data, net, optim, seed, ui, on_step)
+}
+
+/// The training points and what the checkpoint should remember of them.
+pub struct TrainData<'a> {
+    /// The points in data units, row-major with `standardizer.dim()` columns.
+    pub values: &'a [f64],
+    /// The transform the network learns in.
+    pub standardizer: Standardizer,
     /// A built-in target's name or a file name.
     pub name: String,
     /// Column names, one per coordinate.
     pub columns: Vec<String>,
 }
 
-/// Initialises the network and trains it on `values` (data units, row-major with
-/// `standardizer.dim()` columns) seen through `standardizer`, with a progress bar.
+/// Initialises the network and trains it on `data` seen through its standardizer, with a
+/// progress bar, handing every step's loss to `on_step`.
 pub fn train_pool(
-    values: &[f64],
-    standardizer: Standardizer,
-    data: Provenance,
+    data: TrainData,
     net: &NetArgs,
     optim: &OptimArgs,
     seed: u64,
     ui: &Ui,
+    mut on_step: impl FnMut(StepInfo),
 ) -> Result<Trained> {
-    let d = standardizer.dim();
+    let d = data.standardizer.dim();
     let train_config = super::train_config(optim)?;
     let path = PathSpec::parse(&optim.path).context("invalid --path")?;
     let net_config = super::net_config(net, d)?;
 
-    let pool = DataPool::from_f64(d, &standardizer.forward(values)?)?;
+    let pool = DataPool::from_f64(d, &data.standardizer.forward(data.values)?)?;
     let mut network = VelocityNet::new(net_config, &mut stream(seed, Stream::Init))?;
     super::debug(format!(
         "path {path}; network {:?} with {} parameters; {:?}; {} training points",
@@ -75,6 +95,7 @@ pub fn train_pool(
     let bar = ui.progress(train_config.steps as u64, "training");
     let mut rng = stream(seed, Stream::Train);
     let log = train_loop(&mut network, &pool, &path, &train_config, &mut rng, |info| {
+        on_step(info);
         if info.step % 50 == 0 || info.step == train_config.steps {
             bar.set_position(info.step as u64);
             bar.set_message(format!("loss {:.4}", info.loss));
@@ -89,7 +110,7 @@ pub fn train_pool(
         seed,
         train_steps: train_config.steps,
     };
-    let flow = Flow::new(network, standardizer, info)?;
+    let flow = Flow::new(network, data.standardizer, info)?;
     Ok(Trained { flow, log, pool })
 }
 
@@ -98,10 +119,8 @@ pub fn train(args: &TrainArgs, ui: &Ui) -> Result<()> {
     super::train_config(&args.optim)?;
     let data = Source::new(args.dataset, &args.data, &args.mixture)?;
     let data = data.prepare(&args.data, args.optim.pool, args.seed, ui)?;
-    let standardizer = data.standardizer(args.data.standardize)?;
-    let provenance = data.provenance();
-    let trained =
-        train_pool(&data.train, standardizer, provenance, &args.net, &args.optim, args.seed, ui)?;
+    let train_data = data.train_data(args.data.standardize)?;
+    let trained = train_pool(train_data, &args.net, &args.optim, args.seed, ui, |_| {})?;
 
     trained.flow.save(&args.out)?;
     if let Some(held_out) = &args.held_out {
@@ -129,28 +148,38 @@ pub fn write_losses(path: &std::path::Path, log: &TrainLog) -> Result<()> {
 }
 
 /// `flowmatching sample`.
-pub fn sample(args: &SampleArgs, ui: &Ui) -> Result<()> {
+pub fn sample(args: &SampleArgs, _ui: &Ui) -> Result<()> {
     let flow = Flow::load(&args.checkpoint)?;
     let options = super::solve_options(&args.solver)?;
     if args.samples == 0 {
         anyhow::bail!("invalid --samples = 0: ask for at least one sample");
     }
+    let trajectory = &args.trajectory;
+    if args.out.as_os_str() == "-" && trajectory.trajectory.as_deref() == Some("-".as_ref()) {
+        anyhow::bail!("--out and --trajectory cannot both be standard output (-)");
+    }
+    let record_times = super::ode::record_times(trajectory, &options)?;
+    let options = options.with_record_times(record_times);
 
     let started = std::time::Instant::now();
     let solution = flow.sample(args.samples, &options, &mut stream(args.seed, Stream::Sample))?;
-    ui.status(format!(
-        "{} samples with {} ({} network evaluations) in {:.2} s",
-        args.samples,
-        options.solver,
-        solution.nfe,
-        started.elapsed().as_secs_f64()
-    ));
+    let seconds = started.elapsed().as_secs_f64();
 
     let columns = match flow.info().columns.len() {
         d if d == flow.dim() => flow.info().columns.clone(),
         _ => default_columns(flow.dim()),
     };
-    super::write_table(&args.out, &columns, &solution.x)
+    super::write_table(&args.out, &columns, &solution.x)?;
+    if let Some(path) = &trajectory.trajectory {
+        let keep = trajectory.trajectory_samples;
+        super::ode::write_trajectory(path, &columns, &solution.trajectory, keep)?;
+    }
+    let cost = super::ode::solve_cost(&options, &solution);
+    super::ode::summary(
+        &args.out,
+        format!("{} samples with {cost} in {seconds:.2} s", args.samples),
+    );
+    Ok(())
 }
 
 /// Metrics of one sample next to the sampling-noise floor, as written to JSON.

@@ -1,8 +1,8 @@
 //! Built-in targets p_1 (the data end of the path, t = 1; t = 0 is noise) with known structure.
 //!
-//! Each implements [`Target`]: a sampler driven by the caller's seeded [`Rng`](crate::rng::Rng)
-//! and, where a closed form exists, the exact log-density, so learnt samples and likelihoods
-//! can be scored against the truth. Points are row-major, `n * d` values.
+//! Each implements [`Target`]: a sampler driven by the caller's seeded [`Rng`] and, where a
+//! closed form exists, the exact log-density, so learnt samples and likelihoods can be scored
+//! against the truth. Points are row-major, `n * d` values.
 //!
 //! | name (for [`by_name`]) | type | d | exact log-density |
 //! |---|---|---|---|

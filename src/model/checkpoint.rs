@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
@@ -60,7 +61,8 @@ pub fn save<T: Scalar>(
             "is reserved for the network config",
         ));
     }
-    if let Some(i) = net.params().iter().position(|p| !p.is_finite()) {
+    // Checked as stored: a finite f64 beyond the f32 range would become infinite.
+    if let Some(i) = net.params().iter().position(|p| !(p.to_f64() as f32).is_finite()) {
         return Err(checkpoint_error(path, format!("refusing to write non-finite parameter {i}")));
     }
 
@@ -71,7 +73,12 @@ pub fn save<T: Scalar>(
 /// Reads a checkpoint written by [`save`] or by PyTorch, converting to precision `T`.
 pub fn load<T: Scalar>(path: &Path) -> Result<Checkpoint<T>> {
     let bytes = fs::read(path).map_err(|e| checkpoint_error(path, format!("cannot read: {e}")))?;
-    decode(&bytes).map_err(|m| checkpoint_error(path, m))
+    from_bytes(&bytes, path)
+}
+
+/// Decodes a checkpoint held in memory; `source` names it in errors.
+pub fn from_bytes<T: Scalar>(bytes: &[u8], source: &Path) -> Result<Checkpoint<T>> {
+    decode(bytes).map_err(|m| checkpoint_error(source, m))
 }
 
 fn checkpoint_error(path: &Path, message: String) -> Error {
@@ -109,9 +116,12 @@ fn f32_bytes<T: Scalar>(values: &[T]) -> Vec<u8> {
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path.file_name().ok_or_else(|| checkpoint_error(path, "not a file name".into()))?;
+    // Unique per process and per call, so concurrent saves never share a temporary file.
+    static SAVES: AtomicU64 = AtomicU64::new(0);
+    let count = SAVES.fetch_add(1, Ordering::Relaxed);
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(name);
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
+    tmp_name.push(format!(".tmp-{}-{count}", std::process::id()));
     let tmp: PathBuf = path.with_file_name(tmp_name);
 
     let written = fs::File::create(&tmp).and_then(|mut file| {

@@ -1,20 +1,25 @@
 //! Forward, forward-mode tangent and backward passes over batches, in parallel chunks.
 //!
-//! Buffers are batch-first and row-major: `x` is `n x d`, `t` is `n`. A layer is
-//! z = h W^T + b (one GEMM per chunk of rows), followed for hidden layers by the fused
-//! bias + SiLU pass a = z s(z), s(z) = 1 / (1 + e^{-z}); training keeps z and s(z) for the
-//! backward pass, where SiLU'(z) = s(z) (1 + z (1 - s(z))).
+//! Callers' buffers are batch-first and row-major: `x` is `n x d`, `t` is `n`. Inside, a layer
+//! is z = h W^T + b, one product per chunk of rows (column-major, see `linalg`), followed for
+//! hidden layers by the fused bias + SiLU pass a = z s(z), s(z) = 1 / (1 + e^{-z}); training
+//! and tangents keep z and s(z), since SiLU'(z) = s(z) (1 + z (1 - s(z))).
 //!
 //! Rows are cut into chunks of [`CHUNK_ROWS`]; consecutive chunks form groups, one rayon task
 //! and one [`Workspace`] scratch slot per group. Every chunk writes its own output rows and, in
 //! training, its own gradient buffer; these are then summed chunk 0, 1, 2, ... So results are
 //! bit-identical whatever the number of threads. Once a workspace has grown to the largest
-//! batch seen, passes allocate nothing.
+//! batch seen, our passes allocate nothing (matrixmultiply still takes its small packing
+//! buffers for each product).
 
 use rayon::prelude::*;
 
 use super::embedding::{embed, embed_columns};
-use super::linalg::{cross, product, simd_kernel, sum_lanes, MatRef};
+use super::kernels::{
+    add_bias_columns, bias_silu, bias_silu_keep, column_sums, output_to_loss_grad, silu_chain,
+    sum_chunks_in_order, transpose,
+};
+use super::linalg::{cross, product, MatRef};
 use super::net::{Grads, LayerShape, VelocityNet};
 use super::scalar::Scalar;
 use crate::{Error, Result};
@@ -22,7 +27,8 @@ use crate::{Error, Result};
 /// Rows per chunk: the unit of parallel work and of the fixed gradient summation order.
 pub const CHUNK_ROWS: usize = 128;
 
-/// Reusable buffers for the passes of one network shape. Create once, pass to every call.
+/// Reusable buffers for the network passes. Create once and pass to every call; it resizes
+/// itself when the batch grows or the network's shape changes.
 #[derive(Debug, Clone, Default)]
 pub struct Workspace<T> {
     shape: Option<(usize, usize, usize, usize)>,
@@ -376,10 +382,16 @@ impl<T: Scalar> VelocityNet<T> {
     /// Fused bias + SiLU of hidden layer `l`: z += b, a = z s(z), keeping z and s(z) if asked.
     fn activate(&self, l: usize, bias: &[T], rows: usize, scratch: &mut Scratch<T>, keep: Keep) {
         let len = rows * self.config.hidden;
-        let (z, a) = (&mut scratch.z[l][..len], &mut scratch.a[l][..len]);
         match keep {
-            Keep::Nothing => bias_silu(z, bias, a),
-            Keep::Activations => bias_silu_keep(z, &mut scratch.s[l][..len], bias, a),
+            Keep::Nothing => {
+                // In place (less data in cache), then z's buffer becomes the activation.
+                bias_silu(&mut scratch.z[l][..len], bias);
+                std::mem::swap(&mut scratch.z[l], &mut scratch.a[l]);
+            }
+            Keep::Activations => {
+                let (z, s, a) = (&mut scratch.z[l], &mut scratch.s[l], &mut scratch.a[l]);
+                bias_silu_keep(&mut z[..len], &mut s[..len], bias, &mut a[..len]);
+            }
         }
     }
 
@@ -467,106 +479,6 @@ where
 /// The weight and bias gradient slices of one layer inside a flat gradient buffer.
 fn weight_and_bias<'a, T>(grads: &'a mut [T], layer: &LayerShape) -> (&'a mut [T], &'a mut [T]) {
     grads[layer.weight_offset..layer.end()].split_at_mut(layer.bias_offset - layer.weight_offset)
-}
-
-/// Turns the column-major outputs into dL/d(output) = scale (output - target), in place, for a
-/// row-major `target`; returns the sum of squared errors.
-fn output_to_loss_grad<T: Scalar>(out: &mut [T], target: &[T], rows: usize, scale: T) -> T {
-    let d = out.len() / rows;
-    let mut sq_err = T::ZERO;
-    for (o, out_col) in out.chunks_exact_mut(rows).enumerate() {
-        for (i, value) in out_col.iter_mut().enumerate() {
-            let e = *value - target[i * d + o];
-            sq_err += e * e;
-            *value = scale * e;
-        }
-    }
-    sq_err
-}
-
-/// Writes the transpose of `src` into `dst`: a row-major `n x width` block becomes
-/// column-major (and a column-major block with `width` rows per column becomes row-major).
-fn transpose<T: Scalar>(src: &[T], width: usize, dst: &mut [T]) {
-    if width == 1 {
-        dst.copy_from_slice(src);
-        return;
-    }
-    let n = dst.len() / width;
-    for (i, row) in src.chunks_exact(width).enumerate() {
-        for (j, value) in row.iter().enumerate() {
-            dst[j * n + i] = *value;
-        }
-    }
-}
-
-simd_kernel! {
-    /// a = SiLU(z + b) column by column (column j has bias b_j); z is left as it was.
-    fn bias_silu<T: Scalar>(z: &[T], bias: &[T], a: &mut [T]) {
-        let rows = z.len() / bias.len();
-        for ((z_col, a_col), b) in z.chunks_exact(rows).zip(a.chunks_exact_mut(rows)).zip(bias) {
-            for (z_i, a_i) in z_col.iter().zip(a_col) {
-                let v = *z_i + *b;
-                *a_i = v * v.sigmoid();
-            }
-        }
-    }
-}
-
-simd_kernel! {
-    /// z += b, s = sigmoid(z), a = z s, column by column.
-    fn bias_silu_keep<T: Scalar>(z: &mut [T], s: &mut [T], bias: &[T], a: &mut [T]) {
-        let rows = z.len() / bias.len();
-        let columns = z.chunks_exact_mut(rows).zip(s.chunks_exact_mut(rows)).zip(a.chunks_exact_mut(rows));
-        for (((z_col, s_col), a_col), b) in columns.zip(bias) {
-            for ((z_i, s_i), a_i) in z_col.iter_mut().zip(s_col).zip(a_col) {
-                let v = *z_i + *b;
-                let sig = v.sigmoid();
-                (*z_i, *s_i, *a_i) = (v, sig, v * sig);
-            }
-        }
-    }
-}
-
-simd_kernel! {
-    /// g *= SiLU'(z) = s (1 + z (1 - s)), the chain rule through SiLU given z and s = sigmoid(z).
-    fn silu_chain<T: Scalar>(g: &mut [T], z: &[T], s: &[T]) {
-        for ((g_i, z_i), s_i) in g.iter_mut().zip(z).zip(s) {
-            *g_i *= *s_i * (T::ONE + *z_i * (T::ONE - *s_i));
-        }
-    }
-}
-
-simd_kernel! {
-    /// Column j += b_j.
-    fn add_bias_columns<T: Scalar>(out: &mut [T], bias: &[T]) {
-        let rows = out.len() / bias.len();
-        for (col, b) in out.chunks_exact_mut(rows).zip(bias) {
-            for value in col {
-                *value += *b;
-            }
-        }
-    }
-}
-
-simd_kernel! {
-    /// sums[j] = sum of column j (eight-lane sums, see `linalg`).
-    fn column_sums<T: Scalar>(m: &[T], sums: &mut [T]) {
-        let rows = m.len() / sums.len();
-        for (col, sum) in m.chunks_exact(rows).zip(sums) {
-            *sum = sum_lanes(col);
-        }
-    }
-}
-
-/// total = chunk 0 + chunk 1 + ... (each `len` long), always in this order.
-fn sum_chunks_in_order<T: Scalar>(chunks: &[T], len: usize, total: &mut [T]) {
-    let mut parts = chunks.chunks_exact(len);
-    total.copy_from_slice(parts.next().expect("at least one chunk"));
-    for part in parts {
-        for (t, v) in total.iter_mut().zip(part) {
-            *t += *v;
-        }
-    }
 }
 
 fn check_len(context: &str, found: usize, expected: usize) -> Result<()> {

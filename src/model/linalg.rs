@@ -17,7 +17,8 @@
 //! it goes to `matrixmultiply`, whose 16-column kernels would mostly compute padding there.
 //!
 //! Hot element-wise loops are declared with `simd_kernel!`, which compiles them a second time
-//! with AVX2 and FMA and picks that version where the CPU has them. Reductions use eight fixed lanes, so sums do not depend on the instruction set.
+//! with AVX2 and FMA and picks that version where the CPU has them. Reductions use eight fixed
+//! lanes, so sums do not depend on the instruction set.
 
 use super::scalar::Scalar;
 
@@ -211,10 +212,17 @@ fn combine_lanes<T: Scalar>(acc: [T; LANES]) -> T {
 }
 
 /// Defines a kernel `fn name<T: Scalar>(args) { body }` that runs its body compiled with AVX2
-/// and FMA when the CPU has them (same arithmetic, wider registers, fused multiply-adds done
-/// in hardware), and as portable code otherwise.
+/// and FMA when the CPU has them (the same arithmetic in wider registers), and as portable code
+/// otherwise.
+///
+/// A kernel declared `fn name<T: Scalar, const FUSED: bool>` is called as `name::<T>(..)`;
+/// its body sees `FUSED = true` in the AVX2+FMA version and `false` in the portable one, and
+/// passes it on to [`Scalar::sigmoid`].
 macro_rules! simd_kernel {
-    ($(#[$meta:meta])* $vis:vis fn $name:ident<T: Scalar>($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+    (
+        $(#[$meta:meta])*
+        $vis:vis fn $name:ident<T: Scalar>($($arg:ident: $ty:ty),* $(,)?) $body:block
+    ) => {
         $(#[$meta])*
         $vis fn $name<T: Scalar>($($arg: $ty),*) {
             #[inline(always)]
@@ -223,21 +231,49 @@ macro_rules! simd_kernel {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx2,fma")]
-                unsafe fn avx2<T: Scalar>($($arg: $ty),*) {
-                    portable($($arg),*)
+                unsafe fn avx2_fma<T: Scalar>($($arg: $ty),*) {
+                    portable::<T>($($arg),*)
                 }
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
+                if $crate::model::linalg::has_avx2_fma() {
                     // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-                    return unsafe { avx2($($arg),*) };
+                    return unsafe { avx2_fma::<T>($($arg),*) };
                 }
             }
-            portable($($arg),*)
+            portable::<T>($($arg),*)
+        }
+    };
+    (
+        $(#[$meta:meta])*
+        $vis:vis fn $name:ident<T: Scalar, const $fused:ident: bool>($($arg:ident: $ty:ty),* $(,)?)
+            $body:block
+    ) => {
+        $(#[$meta])*
+        $vis fn $name<T: Scalar>($($arg: $ty),*) {
+            #[inline(always)]
+            fn portable<T: Scalar, const $fused: bool>($($arg: $ty),*) $body
+
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2_fma<T: Scalar>($($arg: $ty),*) {
+                    portable::<T, true>($($arg),*)
+                }
+                if $crate::model::linalg::has_avx2_fma() {
+                    // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+                    return unsafe { avx2_fma::<T>($($arg),*) };
+                }
+            }
+            portable::<T, false>($($arg),*)
         }
     };
 }
 pub(crate) use simd_kernel;
+
+/// Whether this CPU runs the AVX2+FMA versions of the kernels.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn has_avx2_fma() -> bool {
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+}
 
 #[cfg(test)]
 mod tests {

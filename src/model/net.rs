@@ -187,13 +187,13 @@ impl<T: Scalar> VelocityNet<T> {
         &self.layers
     }
 
-    /// Weight of Linear layer `l`, row-major `[outputs, inputs]`.
+    /// Weight of Linear layer `l`, row-major `[outputs, inputs]`. Panics if `l > depth`.
     pub fn weight(&self, l: usize) -> &[T] {
         let layer = &self.layers[l];
         &self.params[layer.weight_offset..layer.bias_offset]
     }
 
-    /// Bias of Linear layer `l`.
+    /// Bias of Linear layer `l`. Panics if `l > depth`.
     pub fn bias(&self, l: usize) -> &[T] {
         let layer = &self.layers[l];
         &self.params[layer.bias_offset..layer.end()]

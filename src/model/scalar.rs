@@ -9,6 +9,11 @@
 //! - the logistic sigmoid s(z) = 1 / (1 + exp(-z)), written so that a loop over a slice
 //!   vectorises: for `f32` it uses a branch-free exponential accurate to about one unit in the
 //!   last place, for `f64` the standard library's `exp`.
+//!
+//! The f32 exponential's polynomial is evaluated with fused multiply-adds where the CPU has
+//! FMA instructions (the engine's AVX2+FMA kernels) and with separate multiplies and adds
+//! elsewhere, never with a slow software fma. So f32 results may differ in the last bit
+//! between CPUs; on one machine they are fixed, whatever the number of threads.
 
 use std::fmt::{Debug, Display};
 use std::iter::Sum;
@@ -54,7 +59,9 @@ pub trait Scalar:
     /// True unless NaN or infinite.
     fn is_finite(self) -> bool;
     /// Logistic sigmoid 1 / (1 + exp(-z)), branch-free so that loops over slices vectorise.
-    fn sigmoid(self) -> Self;
+    /// `FUSED` selects fused multiply-adds inside the f32 exponential; pass `true` only in code
+    /// compiled for FMA hardware.
+    fn sigmoid<const FUSED: bool>(self) -> Self;
 
     /// C <- alpha A B + beta C for raw strided matrices. The engine calls it only through
     /// `linalg::gemm`, which checks that every index lies inside the slices.
@@ -114,8 +121,8 @@ impl Scalar for f32 {
         f32::is_finite(self)
     }
     #[inline(always)]
-    fn sigmoid(self) -> Self {
-        1.0 / (1.0 + exp_f32_branchless(-self))
+    fn sigmoid<const FUSED: bool>(self) -> Self {
+        1.0 / (1.0 + exp_f32_branchless::<FUSED>(-self))
     }
 
     unsafe fn gemm_raw(
@@ -174,7 +181,7 @@ impl Scalar for f64 {
         f64::is_finite(self)
     }
     #[inline(always)]
-    fn sigmoid(self) -> Self {
+    fn sigmoid<const FUSED: bool>(self) -> Self {
         1.0 / (1.0 + f64::exp(-self))
     }
 
@@ -205,12 +212,11 @@ impl Scalar for f64 {
 ///
 /// x is clamped to [-87.3, 88.3], so results stay normal and finite; NaN stays NaN.
 /// Then exp(x) = 2^n exp(r) with n = round(x / ln 2) and |r| <= ln 2 / 2; exp(r) is its Taylor
-/// polynomial of degree 7 (truncation error below 1e-8 relative), evaluated with fused
-/// multiply-adds (exactly rounded on every platform, so results do not depend on the CPU; fast
-/// where the CPU has FMA, which the engine's kernels enable), and 2^n is built from its exponent
-/// bits. Rounding to n uses the 1.5 * 2^23 trick, which needs no rounding instruction.
+/// polynomial of degree 7 (truncation error below 1e-8 relative), by Horner's rule with fused
+/// or separate multiply-adds (`FUSED`), and 2^n is built from its exponent bits. Rounding to n
+/// uses the 1.5 * 2^23 trick, which needs no rounding instruction.
 #[inline(always)]
-fn exp_f32_branchless(x: f32) -> f32 {
+fn exp_f32_branchless<const FUSED: bool>(x: f32) -> f32 {
     const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer
     const LN2_HI: f32 = 0.693_145_75; // ln 2 split so that n * LN2_HI is exact
     const LN2_LO: f32 = 1.428_606_8e-6;
@@ -222,7 +228,7 @@ fn exp_f32_branchless(x: f32) -> f32 {
 
     let mut p: f32 = 1.0 / 5040.0;
     for c in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
-        p = p.mul_add(r, c);
+        p = if FUSED { p.mul_add(r, c) } else { p * r + c };
     }
 
     let n_int = (shifted.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
@@ -239,18 +245,20 @@ mod tests {
         let mut worst = 0.0f64;
         for i in 0..=200_000 {
             let x = -87.0 + 175.0 * i as f32 / 200_000.0;
-            let ours = exp_f32_branchless(x) as f64;
             let exact = (x as f64).exp();
-            worst = worst.max(((ours - exact) / exact).abs());
+            for ours in [exp_f32_branchless::<true>(x), exp_f32_branchless::<false>(x)] {
+                worst = worst.max(((ours as f64 - exact) / exact).abs());
+            }
         }
         assert!(worst < 2.5 * f32::EPSILON as f64, "worst relative error {worst:e}");
     }
 
     #[test]
     fn sigmoid_saturates_and_keeps_nan_in_silu() {
-        assert_eq!(1000.0f32.sigmoid(), 1.0);
-        assert!((-1000.0f32).sigmoid() < 1e-37);
-        assert!(f32::NAN.sigmoid().is_nan());
-        assert!(((0.3f32).sigmoid() as f64 - 1.0 / (1.0 + (-0.3f64).exp())).abs() < 1e-7);
+        assert_eq!(1000.0f32.sigmoid::<false>(), 1.0);
+        assert!((-1000.0f32).sigmoid::<true>() < 1e-37);
+        assert!(f32::NAN.sigmoid::<false>().is_nan());
+        let exact = 1.0 / (1.0 + (-0.3f64).exp());
+        assert!(((0.3f32).sigmoid::<true>() as f64 - exact).abs() < 1e-7);
     }
 }

@@ -4,8 +4,11 @@
 //! uint8..uint64, either byte order; C or Fortran order; shape `(n,)` (read as n x 1) or
 //! `(n, d)` with n, d >= 1. Integers are converted to f64 (exact up to 2^53 in magnitude).
 //!
-//! The header length and the data length are checked before anything is allocated or decoded,
-//! so a truncated or lying file is an error, not a huge allocation. Decoding is done by `npyz`.
+//! Decoding is done by `npyz`, after checks that keep a hostile file from hurting it: the
+//! header must be at most 10,000 bytes (numpy's own default limit) with brackets nested at most
+//! [`MAX_NESTING`] deep (the Python-literal parser takes time exponential in the depth), its
+//! shape must not overflow 64 bits (npyz multiplies without checking), and the data must have
+//! exactly the length the header promises, so nothing is allocated on a file's word alone.
 
 use std::io::Read;
 use std::path::Path;
@@ -17,7 +20,11 @@ use crate::{Error, Result};
 
 /// The largest header accepted. numpy writes a few hundred bytes and refuses to read more than
 /// 10,000 by default.
-const MAX_HEADER_BYTES: usize = 1 << 16;
+const MAX_HEADER_BYTES: usize = 10_000;
+
+/// The deepest bracket nesting accepted in a header: a plain array's header, a dict holding a
+/// shape tuple, has depth 2.
+const MAX_NESTING: usize = 4;
 
 /// Reads a `.npy` file from `reader`; `source` names the file in error messages.
 ///
@@ -30,6 +37,7 @@ pub fn read_npy<R: Read>(mut reader: R, source: &Path, options: &LoadOptions) ->
     reader.read_to_end(&mut bytes).map_err(|e| Error::io(source, e))?;
 
     let data_start = check_preamble(&bytes).map_err(|m| data_error(source, m))?;
+    check_header_text(&bytes[..data_start]).map_err(|m| data_error(source, m))?;
     let header = NpyHeader::from_reader(&bytes[..])
         .map_err(|e| data_error(source, format!("bad .npy header: {e}")))?;
     let layout = Layout::of(&header).map_err(|m| data_error(source, m))?;
@@ -69,6 +77,50 @@ fn check_preamble(bytes: &[u8]) -> std::result::Result<usize, String> {
         ));
     }
     Ok(data_start)
+}
+
+/// Rejects headers that would make `npyz` slow or panic; leaves every other fault to `npyz`.
+///
+/// `preamble_and_header` ends where the data starts.
+fn check_header_text(preamble_and_header: &[u8]) -> std::result::Result<(), String> {
+    let header_start = if preamble_and_header[6] == 1 { 10 } else { 12 };
+    let text = &preamble_and_header[header_start..];
+
+    let mut depth = 0usize;
+    for &byte in text {
+        match byte {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > MAX_NESTING {
+            return Err(format!("header nests brackets deeper than {MAX_NESTING}"));
+        }
+    }
+
+    let text = std::str::from_utf8(text).map_err(|_| "header is not UTF-8".to_string())?;
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    let Ok(py_literal::Value::Dict(entries)) = text.parse::<py_literal::Value>() else {
+        return Ok(());
+    };
+    for (key, value) in &entries {
+        let is_shape = matches!(key, py_literal::Value::String(k) if k == "shape");
+        let dims = match value {
+            py_literal::Value::Tuple(dims) | py_literal::Value::List(dims) if is_shape => dims,
+            _ => continue,
+        };
+        let mut elements: u64 = 1;
+        for dim in dims {
+            let py_literal::Value::Integer(dim) = dim else { continue };
+            let Ok(dim) = dim.to_string().parse::<u64>() else { continue };
+            if dim != 0 {
+                elements = elements.checked_mul(dim).ok_or_else(|| {
+                    format!("shape {value} has more elements than fit in 64 bits")
+                })?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Shape, storage order and element type of a 1D or 2D numeric array.
