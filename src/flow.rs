@@ -138,6 +138,10 @@ impl Flow {
 
     /// Integrates from noise `z_0` (standardised units) at t = 0 to t = 1 and returns the
     /// solution with `x` (and any recorded trajectory) mapped to data units.
+    ///
+    /// A column that was constant in the training data comes back exactly at that constant in
+    /// `x` (the network only approximately collapses its noise to a point; a point mass is what
+    /// the data showed). Recorded trajectories are left as integrated.
     pub fn generate(&self, z_0: &[f64], options: &SolveOptions) -> Result<Solution> {
         self.generate_with(&mut self.field(), z_0, options)
     }
@@ -214,6 +218,12 @@ impl Flow {
         options: &SolveOptions,
     ) -> Result<Solution> {
         let mut solution = solve(field, z_0, 0.0, 1.0, options)?;
+        let constant = self.standardizer.constant_columns();
+        for row in solution.x.chunks_exact_mut(self.dim()) {
+            for &j in &constant {
+                row[j] = 0.0;
+            }
+        }
         self.standardizer.inverse_in_place(&mut solution.x)?;
         for snapshot in &mut solution.trajectory {
             self.standardizer.inverse_in_place(&mut snapshot.x)?;

@@ -59,6 +59,70 @@ pub enum Command {
 pub enum DatasetName {
     /// The notebook's 1D Gaussian mixture (configurable with --weights/--means/--stds).
     Mixture,
+    /// The notebook's 2D task: uniform on the 8 alternate cells of a 4 x 4 board on [-4, 4]^2.
+    Checkerboard,
+    /// Two interleaved noisy half circles (2D).
+    Moons,
+    /// Eight Gaussians on a circle of radius 2 (2D).
+    #[value(name = "8gaussians")]
+    EightGaussians,
+    /// Concentric noisy rings (2D).
+    Rings,
+    /// A noisy two-armed spiral (2D).
+    Spiral,
+}
+
+/// Whether the first row of a CSV file is a header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Header {
+    /// A header when any field of the first row is not a number.
+    Auto,
+    /// The first row is a header.
+    Yes,
+    /// Every row is data.
+    No,
+}
+
+/// Whether the network learns standardised data (z = (x - mean) / std per column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Standardize {
+    /// Standardise data files (fitted on the training split), not built-in datasets.
+    Auto,
+    /// Always standardise.
+    Yes,
+    /// Never standardise.
+    No,
+}
+
+/// Data other than the built-in --dataset: a user's file or a Gaussian mixture spec.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Learn the rows of this CSV or .npy file (rows are points, columns coordinates) instead
+    /// of a built-in dataset.
+    #[arg(long, conflicts_with_all = ["dataset", "mixture_spec"])]
+    pub data: Option<PathBuf>,
+    /// Keep only these columns of --data, in this order (comma-separated header names, or
+    /// 0-based indices for a file without a header).
+    #[arg(long, value_delimiter = ',', requires = "data", conflicts_with = "drop")]
+    pub columns: Option<Vec<String>>,
+    /// Leave these columns of --data out (comma-separated names or indices), e.g. a class label.
+    #[arg(long, value_delimiter = ',', requires = "data")]
+    pub drop: Vec<String>,
+    /// Whether the first row of a CSV --data file is a header.
+    #[arg(long, value_enum, default_value_t = Header::Auto)]
+    pub header: Header,
+    /// Fraction of the rows of --data held out for evaluation (a split seeded by --seed);
+    /// 0 trains on every row.
+    #[arg(long, default_value_t = 0.1)]
+    pub holdout: f64,
+    /// Learn the Gaussian mixture of this JSON spec, in any dimension: {"weights": [...],
+    /// "means": [[...], ...], "stds": [...]} or "covs" instead of "stds".
+    #[arg(long, conflicts_with = "dataset")]
+    pub mixture_spec: Option<PathBuf>,
+    /// Standardise each coordinate by the mean and std of the training rows before training
+    /// (the checkpoint maps samples back to data units).
+    #[arg(long, value_enum, default_value_t = Standardize::Auto)]
+    pub standardize: Standardize,
 }
 
 /// The notebook's 1D Gaussian mixture, overridable component by component.
@@ -182,6 +246,9 @@ pub struct DemoArgs {
     pub ode_steps: usize,
     #[command(flatten)]
     #[allow(missing_docs)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
     pub mixture: MixtureArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -206,6 +273,12 @@ pub struct TrainArgs {
     /// Also write the logged losses as CSV (step,loss).
     #[arg(long)]
     pub loss_csv: Option<PathBuf>,
+    /// Also write the held-out rows of --data as CSV (for `evaluate --reference`).
+    #[arg(long, requires = "data")]
+    pub held_out: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub data: DataArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub mixture: MixtureArgs,
@@ -247,13 +320,27 @@ pub struct SampleArgs {
 /// `flowmatching evaluate`.
 #[derive(Debug, Clone, Args)]
 pub struct EvaluateArgs {
-    /// Samples to score: CSV with one column (1D).
+    /// Samples to score: CSV (or .npy) with one column per coordinate. Without --reference,
+    /// --data, --dataset or --mixture-spec, one column scored against the 1D mixture.
     #[arg(long, short)]
     pub samples: PathBuf,
+    /// Score against the rows of this CSV or .npy file (every column).
+    #[arg(long, conflicts_with_all = ["data", "dataset", "mixture_spec"])]
+    pub reference: Option<PathBuf>,
+    /// Score against fresh samples of this built-in dataset.
+    #[arg(long, value_enum)]
+    pub dataset: Option<DatasetName>,
+    /// Fresh true samples drawn for --dataset and --mixture-spec.
+    #[arg(long, default_value_t = 20_000)]
+    pub reference_samples: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub data: DataArgs,
     /// Also write the metrics as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
-    /// Seed of the fresh true samples that give the sampling-noise floor.
+    /// Seed of the fresh true samples that give the sampling-noise floor, and of the --data
+    /// split (give the training run's seed to score against its held-out rows).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     #[command(flatten)]

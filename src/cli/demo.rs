@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
-use super::args::DemoArgs;
+use super::args::{DatasetName, DemoArgs};
 use super::steps::{add_metrics_row, metrics_table, train_on_mixture, write_losses, Trained};
 use super::{demo_ode, Ui};
 use flowmatching::data::mixture::GaussianMixture1d;
@@ -58,6 +58,10 @@ struct MixtureSpec {
 
 /// Runs the demo and writes its files into `args.out`.
 pub fn run(args: &DemoArgs, ui: &Ui) -> Result<()> {
+    let other_data = args.data.data.is_some() || args.data.mixture_spec.is_some();
+    if args.dataset != DatasetName::Mixture || other_data {
+        return super::demo_nd::run(args, ui);
+    }
     let mixture = super::mixture(&args.mixture)?;
     if args.samples == 0 || args.ode_steps == 0 {
         anyhow::bail!("invalid --samples/--ode-steps: both must be at least 1");

@@ -4,8 +4,12 @@ pub mod args;
 mod bench;
 mod compare;
 mod demo;
+mod demo_nd;
 mod demo_ode;
+mod demo_plots;
 mod ode;
+mod score;
+mod source;
 mod steps;
 
 use std::io::Write as _;
@@ -28,7 +32,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Demo(a) => demo::run(&a, &ui),
         Command::Train(a) => steps::train(&a, &ui),
         Command::Sample(a) => steps::sample(&a, &ui),
-        Command::Evaluate(a) => steps::evaluate(&a),
+        Command::Evaluate(a) => steps::evaluate(&a, &ui),
         Command::Velocity(a) => steps::velocity(&a),
         Command::Encode(a) => ode::encode(&a),
         Command::Likelihood(a) => ode::likelihood(&a),

@@ -4,6 +4,7 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 
 use super::args::{EvaluateArgs, NetArgs, OptimArgs, SampleArgs, TrainArgs, VelocityArgs};
+use super::source::Source;
 use super::{default_columns, Ui};
 use flowmatching::data::mixture::GaussianMixture1d;
 use flowmatching::data::standardize::Standardizer;
@@ -23,7 +24,7 @@ pub struct Trained {
     pub pool: DataPool,
 }
 
-/// Draws the data pool, initialises the network and trains it, with a progress bar.
+/// Draws the notebook's data pool from the 1D mixture and trains on it; see [`train_pool`].
 pub fn train_on_mixture(
     mixture: &GaussianMixture1d,
     net: &NetArgs,
@@ -41,19 +42,54 @@ pub fn train_on_mixture_with(
     optim: &OptimArgs,
     seed: u64,
     ui: &Ui,
+    on_step: impl FnMut(StepInfo),
+) -> Result<Trained> {
+    super::train_config(optim)?;
+    let pool = mixture.sample(optim.pool, &mut stream(seed, Stream::Data));
+    let data = TrainData {
+        values: &pool,
+        standardizer: Standardizer::identity(1),
+        name: mixture.name(),
+        columns: default_columns(1),
+    };
+    train_pool(data, net, optim, seed, ui, on_step)
+}
+
+/// The training points and what the checkpoint should remember of them.
+pub struct TrainData<'a> {
+    /// The points in data units, row-major with `standardizer.dim()` columns.
+    pub values: &'a [f64],
+    /// The transform the network learns in.
+    pub standardizer: Standardizer,
+    /// A built-in target's name or a file name.
+    pub name: String,
+    /// Column names, one per coordinate.
+    pub columns: Vec<String>,
+}
+
+/// Initialises the network and trains it on `data` seen through its standardizer, with a
+/// progress bar, handing every step's loss to `on_step`.
+pub fn train_pool(
+    data: TrainData,
+    net: &NetArgs,
+    optim: &OptimArgs,
+    seed: u64,
+    ui: &Ui,
     mut on_step: impl FnMut(StepInfo),
 ) -> Result<Trained> {
+    let d = data.standardizer.dim();
     let train_config = super::train_config(optim)?;
     let path = PathSpec::parse(&optim.path).context("invalid --path")?;
-    let net_config = super::net_config(net, 1)?;
+    let net_config = super::net_config(net, d)?;
 
-    let pool = DataPool::from_f64(1, &mixture.sample(optim.pool, &mut stream(seed, Stream::Data)))?;
+    let pool = DataPool::from_f64(d, &data.standardizer.forward(data.values)?)?;
     let mut network = VelocityNet::new(net_config, &mut stream(seed, Stream::Init))?;
     super::debug(format!(
-        "path {path}; network {:?} with {} parameters; {:?}",
+        "path {path}; network {:?} with {} parameters; {:?}; {} training points",
         network.config(),
         network.num_params(),
-        train_config
+        train_config,
+        pool.len()
     ));
 
     let bar = ui.progress(train_config.steps as u64, "training");
@@ -69,21 +105,27 @@ pub fn train_on_mixture_with(
 
     let info = FlowInfo {
         path: path.to_string(),
-        data: mixture.name(),
-        columns: default_columns(1),
+        data: data.name,
+        columns: data.columns,
         seed,
         train_steps: train_config.steps,
     };
-    let flow = Flow::new(network, Standardizer::identity(1), info)?;
+    let flow = Flow::new(network, data.standardizer, info)?;
     Ok(Trained { flow, log, pool })
 }
 
-/// `flowmatching train`.
+/// `flowmatching train`: on the 1D mixture, a built-in 2D dataset, a mixture spec or a file.
 pub fn train(args: &TrainArgs, ui: &Ui) -> Result<()> {
-    let mixture = super::mixture(&args.mixture)?;
-    let trained = train_on_mixture(&mixture, &args.net, &args.optim, args.seed, ui)?;
+    super::train_config(&args.optim)?;
+    let data = Source::new(args.dataset, &args.data, &args.mixture)?;
+    let data = data.prepare(&args.data, args.optim.pool, args.seed, ui)?;
+    let train_data = data.train_data(args.data.standardize)?;
+    let trained = train_pool(train_data, &args.net, &args.optim, args.seed, ui, |_| {})?;
 
     trained.flow.save(&args.out)?;
+    if let Some(held_out) = &args.held_out {
+        data.write_held_out(held_out)?;
+    }
     if let Some(loss_csv) = &args.loss_csv {
         write_losses(loss_csv, &trained.log)?;
     }
@@ -158,12 +200,16 @@ struct EvaluateReport {
 }
 
 /// `flowmatching evaluate`.
-pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
+pub fn evaluate(args: &EvaluateArgs, ui: &Ui) -> Result<()> {
+    if super::score::wants_reference(args) {
+        return super::score::evaluate(args, ui);
+    }
     let mixture = super::mixture(&args.mixture)?;
     let data = super::read_table(&args.samples)?;
     if data.d != 1 {
         anyhow::bail!(
-            "{}: {} columns; evaluate scores 1D samples (one column) against the mixture",
+            "{}: {} columns; without --reference, --data or --dataset, evaluate scores 1D \
+             samples (one column) against the mixture",
             args.samples.display(),
             data.d
         );
@@ -219,9 +265,11 @@ pub fn velocity(args: &VelocityArgs) -> Result<()> {
     if table.d != d + 1 {
         let row = if d == 1 { "(x, t)".to_string() } else { format!("(x_1, ..., x_{d}, t)") };
         anyhow::bail!(
-            "{}: {} columns, but the checkpoint's data has d = {d}: rows must be {row}",
+            "dimension mismatch: {} has {} columns, but checkpoint {} was trained on d = {d}: \
+             rows must be {row}",
             args.input.display(),
-            table.d
+            table.d,
+            args.checkpoint.display()
         );
     }
 

@@ -26,7 +26,8 @@
 //!
 //! The plots: [`histogram_1d`], [`line_chart`], [`velocity_slices`], [`trajectories`],
 //! [`scatter_2d`] (optionally with shaded regions, e.g. the valid cells of a checkerboard),
-//! [`heatmap_2d`], [`quiver`], [`corner`] and [`image_grid`].
+//! [`heatmap_2d`], [`quiver`], [`paths_2d`] (trajectories in the plane), [`corner`] and
+//! [`image_grid`].
 
 mod canvas;
 mod check;
@@ -36,6 +37,7 @@ mod images;
 mod layout;
 mod line;
 mod panels;
+mod paths;
 mod quiver;
 mod traj;
 
@@ -44,6 +46,7 @@ pub use hist::{histogram_1d, Bins, Density, Samples1d};
 pub use images::{image_grid, ImageGrid};
 pub use line::{line_chart, velocity_slices, Axes, Series, VelocitySlice};
 pub use panels::{heatmap_2d, scatter_2d, PointPanel};
+pub use paths::{paths_2d, Paths2d};
 pub use quiver::{quiver, VectorField};
 pub use traj::{trajectories, Trajectories};
 

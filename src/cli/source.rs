@@ -1,0 +1,247 @@
+//! Where the data comes from: a built-in distribution (the notebook's 1D mixture, the 2D toys,
+//! a Gaussian mixture spec in any dimension) or the rows of a user's CSV or `.npy` file.
+//!
+//! A built-in distribution gives `--pool` points drawn from the seed's `Data` stream, and fresh
+//! true samples for evaluation. A file is read whole, cut down to the chosen columns and split
+//! by the seed's `Split` stream into training rows and held-out rows (`--holdout`). The split
+//! depends only on the file, the columns, the fraction and the seed, so `evaluate --data`
+//! recomputes exactly the rows a training run held out.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _, Result};
+
+use super::args::{DataArgs, DatasetName, Header, MixtureArgs, Standardize};
+use super::steps::TrainData;
+use super::{default_columns, Ui};
+use flowmatching::data::loader::{self, Dataset, HeaderMode, LoadOptions};
+use flowmatching::data::standardize::Standardizer;
+use flowmatching::data::toy::{self, Checkerboard, GaussianMixture};
+use flowmatching::data::Target;
+use flowmatching::rng::{stream, Stream};
+
+/// The data named on the command line, before anything is drawn or split.
+pub enum Source {
+    /// A distribution that can be sampled afresh.
+    Target {
+        /// The distribution.
+        target: Box<dyn Target>,
+        /// The checkerboard's geometry, when the target is the checkerboard.
+        board: Option<Checkerboard>,
+    },
+    /// A user's data file.
+    File(PathBuf),
+}
+
+/// What the truth is, for evaluation.
+pub enum Truth {
+    /// A built-in distribution: fresh samples, and an exact density where one is known.
+    Target(Box<dyn Target>),
+    /// A file's held-out rows (data units, row-major), or `None` when nothing was held out.
+    HeldOut(Option<Vec<f64>>),
+}
+
+/// Training data in data units, with what is known of the truth behind it.
+pub struct Prepared {
+    /// A short name: the target's or the file's.
+    pub name: String,
+    /// Column names, one per coordinate.
+    pub columns: Vec<String>,
+    /// Dimension d.
+    pub d: usize,
+    /// The training rows, row-major `n * d`.
+    pub train: Vec<f64>,
+    /// The truth to evaluate against.
+    pub truth: Truth,
+    /// The checkerboard's geometry, when the data is the checkerboard.
+    pub board: Option<Checkerboard>,
+}
+
+impl Source {
+    /// The source the flags name: `--data`, else `--mixture-spec`, else `--dataset`.
+    pub fn new(dataset: DatasetName, data: &DataArgs, mixture: &MixtureArgs) -> Result<Self> {
+        if let Some(path) = &data.data {
+            return Ok(Source::File(path.clone()));
+        }
+        if let Some(spec) = &data.mixture_spec {
+            let target = GaussianMixture::from_json_file(spec)
+                .with_context(|| format!("invalid --mixture-spec {}", spec.display()))?;
+            return Ok(Source::Target { target: Box::new(target), board: None });
+        }
+        built_in(dataset, mixture)
+    }
+
+    /// Draws `pool` training points (a built-in target) or reads and splits the file.
+    pub fn prepare(self, data: &DataArgs, pool: usize, seed: u64, ui: &Ui) -> Result<Prepared> {
+        match self {
+            Source::Target { target, board } => {
+                let d = target.dim();
+                let train = target.sample(pool, &mut stream(seed, Stream::Data));
+                let columns = default_columns(d);
+                Ok(Prepared {
+                    name: target.name(),
+                    columns,
+                    d,
+                    train,
+                    truth: Truth::Target(target),
+                    board,
+                })
+            }
+            Source::File(path) => prepare_file(&path, data, seed, ui),
+        }
+    }
+}
+
+fn built_in(dataset: DatasetName, mixture: &MixtureArgs) -> Result<Source> {
+    let target: Box<dyn Target> = match dataset {
+        DatasetName::Mixture => Box::new(super::mixture(mixture)?),
+        DatasetName::Checkerboard => {
+            let board = Checkerboard::default();
+            return Ok(Source::Target { target: Box::new(board.clone()), board: Some(board) });
+        }
+        DatasetName::Moons => toy::by_name("moons")?,
+        DatasetName::EightGaussians => toy::by_name("8gaussians")?,
+        DatasetName::Rings => toy::by_name("rings")?,
+        DatasetName::Spiral => toy::by_name("spiral")?,
+    };
+    Ok(Source::Target { target, board: None })
+}
+
+fn prepare_file(path: &Path, data: &DataArgs, seed: u64, ui: &Ui) -> Result<Prepared> {
+    let dataset = read_data(path, data)?;
+    let (train, held_out) = split(&dataset, data.holdout, seed)?;
+    ui.status(format!(
+        "{}: {} rows of {} columns ({}); {} for training, {} held out",
+        path.display(),
+        dataset.n,
+        dataset.d,
+        short_list(&dataset.columns),
+        train.n,
+        held_out.as_ref().map_or(0, |h| h.n)
+    ));
+
+    let name =
+        path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
+    Ok(Prepared {
+        name,
+        columns: dataset.columns,
+        d: dataset.d,
+        train: train.values,
+        truth: Truth::HeldOut(held_out.map(|h| h.values)),
+        board: None,
+    })
+}
+
+/// The names, or the first and last few of a long list.
+fn short_list(names: &[String]) -> String {
+    if names.len() <= 8 {
+        return names.join(", ");
+    }
+    format!("{}, ..., {}", names[..4].join(", "), names[names.len() - 2..].join(", "))
+}
+
+/// Reads `--data` with `--header`, then keeps `--columns` or leaves out `--drop`.
+pub fn read_data(path: &Path, data: &DataArgs) -> Result<Dataset> {
+    let header = match data.header {
+        Header::Auto => HeaderMode::Auto,
+        Header::Yes => HeaderMode::Present,
+        Header::No => HeaderMode::Absent,
+    };
+    let options = LoadOptions { header, columns: data.columns.clone(), ..LoadOptions::default() };
+    let dataset = loader::load(path, &options)?;
+    if data.drop.is_empty() {
+        return Ok(dataset);
+    }
+    drop_columns(&dataset, &data.drop, path)
+}
+
+/// The dataset without the named columns (by name, or by 0-based index).
+fn drop_columns(dataset: &Dataset, names: &[String], path: &Path) -> Result<Dataset> {
+    let mut dropped = Vec::with_capacity(names.len());
+    for name in names {
+        let name = name.trim();
+        let by_name = dataset.columns.iter().position(|c| c == name);
+        let by_index = name.parse::<usize>().ok().filter(|&j| j < dataset.d);
+        match by_name.or(by_index) {
+            Some(j) => dropped.push(j),
+            None => bail!(
+                "invalid --drop {name}: no such column in {}; available: {}",
+                path.display(),
+                dataset.columns.join(", ")
+            ),
+        }
+    }
+
+    let kept: Vec<usize> = (0..dataset.d).filter(|j| !dropped.contains(j)).collect();
+    if kept.is_empty() {
+        bail!("invalid --drop: it leaves no column of {} to learn", path.display());
+    }
+    let columns = kept.iter().map(|&j| dataset.columns[j].clone()).collect();
+    let values =
+        (0..dataset.n).flat_map(|i| kept.iter().map(move |&j| dataset.row(i)[j])).collect();
+    Ok(Dataset::new(columns, values)?)
+}
+
+/// The seeded split into training and held-out rows; `holdout = 0` holds nothing out.
+pub fn split(dataset: &Dataset, holdout: f64, seed: u64) -> Result<(Dataset, Option<Dataset>)> {
+    if holdout == 0.0 {
+        return Ok((dataset.clone(), None));
+    }
+    if !(holdout > 0.0 && holdout < 1.0) {
+        bail!("invalid --holdout = {holdout}: must be 0 (no split) or between 0 and 1");
+    }
+    let (train, held_out) = loader::split(dataset, holdout, &mut stream(seed, Stream::Split))
+        .with_context(|| format!("invalid --holdout = {holdout}"))?;
+    Ok((train, Some(held_out)))
+}
+
+impl Prepared {
+    /// Whether the data came from a file.
+    pub fn is_file(&self) -> bool {
+        matches!(self.truth, Truth::HeldOut(_))
+    }
+
+    /// The transform the network learns in: fitted on the training rows (`--standardize yes`,
+    /// or `auto` for a file) or the identity.
+    pub fn standardizer(&self, mode: Standardize) -> Result<Standardizer> {
+        let fit = match mode {
+            Standardize::Yes => true,
+            Standardize::No => false,
+            Standardize::Auto => self.is_file(),
+        };
+        if !fit {
+            return Ok(Standardizer::identity(self.d));
+        }
+        Standardizer::fit_values(&self.train, self.d)
+            .with_context(|| format!("standardising the training rows of {}", self.name))
+    }
+
+    /// The units joint metrics are computed in: standardised by the training rows for a file
+    /// (whatever `--standardize` says, so runs stay comparable), the data's own otherwise.
+    pub fn metric_units(&self) -> Result<Standardizer> {
+        self.standardizer(Standardize::Auto)
+    }
+
+    /// The training rows, seen through [`Prepared::standardizer`], as the training loop takes
+    /// them.
+    pub fn train_data(&self, mode: Standardize) -> Result<TrainData<'_>> {
+        Ok(TrainData {
+            values: &self.train,
+            standardizer: self.standardizer(mode)?,
+            name: self.name.clone(),
+            columns: self.columns.clone(),
+        })
+    }
+
+    /// Writes the held-out rows as CSV with the data's column names.
+    pub fn write_held_out(&self, path: &Path) -> Result<()> {
+        match &self.truth {
+            Truth::HeldOut(Some(rows)) => super::write_table(path, &self.columns, rows),
+            Truth::HeldOut(None) => bail!(
+                "nothing to write to {}: --holdout 0 keeps every row for training",
+                path.display()
+            ),
+            Truth::Target(_) => bail!("--held-out needs --data"),
+        }
+    }
+}
