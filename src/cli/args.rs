@@ -163,14 +163,14 @@ pub struct OptimArgs {
     #[arg(long, default_value_t = 1024)]
     pub batch: usize,
     /// AdamW learning rate.
-    #[arg(long, default_value_t = 2e-3)]
+    #[arg(long, default_value_t = 2e-3, allow_negative_numbers = true)]
     pub lr: f64,
     /// AdamW decoupled weight decay.
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
     pub weight_decay: f64,
     /// Return an exponential moving average of the weights with this decay (0: the last
     /// iterate, as the notebook does).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub ema: f64,
     /// Keep the loss every this many steps (for the log and the loss plot).
     #[arg(long, default_value_t = 250)]
@@ -386,7 +386,7 @@ pub struct CompareArgs {
     pub tols: String,
     /// W1 to reach: the summary gives, per solver, the fewest NFE whose samples are this close
     /// to the exact mixture ("-" when none is).
-    #[arg(long, default_value_t = 0.6)]
+    #[arg(long, default_value_t = 0.6, allow_negative_numbers = true)]
     pub target_w1: f64,
     /// Samples of the fine solve (RK4, --fine-steps) that gives the histograms, the
     /// trajectories, the straightness and the W1 of each learned ODE itself.

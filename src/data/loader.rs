@@ -261,7 +261,7 @@ pub fn write_csv<S: AsRef<str>>(path: &Path, header: &[S], values: &[f64]) -> Re
     }
 
     let temp = temp_path(path);
-    let written = write_csv_to(&temp, header, values)
+    let written = write_csv_to(&temp, path, header, values)
         .and_then(|()| std::fs::rename(&temp, path).map_err(|e| Error::io(path, e)));
     if written.is_err() {
         let _ = std::fs::remove_file(&temp);
@@ -269,9 +269,15 @@ pub fn write_csv<S: AsRef<str>>(path: &Path, header: &[S], values: &[f64]) -> Re
     written
 }
 
-fn write_csv_to<S: AsRef<str>>(temp: &Path, header: &[S], values: &[f64]) -> Result<()> {
-    let io_error = |e: std::io::Error| Error::io(temp, e);
-    let csv_error = |e: csv::Error| Error::io(temp, std::io::Error::other(e));
+/// Writes the CSV into `temp`; errors name `path`, the file the user asked for.
+fn write_csv_to<S: AsRef<str>>(
+    temp: &Path,
+    path: &Path,
+    header: &[S],
+    values: &[f64],
+) -> Result<()> {
+    let io_error = |e: std::io::Error| Error::io(path, e);
+    let csv_error = |e: csv::Error| Error::io(path, std::io::Error::other(e));
 
     let file = File::create(temp).map_err(io_error)?;
     let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(file));
