@@ -20,14 +20,31 @@ pub fn frequencies<T: Scalar>(t_dim: usize, max_period: f64) -> Vec<T> {
     (0..half).map(|k| (neg_log_period * T::from_f64(k as f64) / half_t).exp()).collect()
 }
 
+/// True when every |t_i f_k| <= 1, so [`Scalar::sin_cos_unit`] applies (false for NaN).
+fn within_unit<T: Scalar>(t: &[T], freqs: &[T]) -> bool {
+    let abs = |v: &T| if *v < T::ZERO { -*v } else { *v };
+    let unit = |v: &T| abs(v) <= T::ONE;
+    t.iter().all(unit) && freqs.iter().all(unit)
+}
+
 /// Writes the embedding of time `t` into `out` (length t_dim), given `frequencies(t_dim, ..)`.
+///
+/// Times in [-1, 1] with frequencies in [-1, 1] (the usual case) use the vectorising
+/// [`Scalar::sin_cos_unit`], others the standard library, as [`embed_columns`] does.
 #[inline]
 pub fn embed<T: Scalar>(t: T, freqs: &[T], out: &mut [T]) {
     let half = freqs.len();
     let (sin_part, rest) = out.split_at_mut(half);
     let (cos_part, pad) = rest.split_at_mut(half);
-    for ((f, s), c) in freqs.iter().zip(sin_part).zip(cos_part) {
-        (*s, *c) = (t * *f).sin_cos();
+    let pairs = freqs.iter().zip(sin_part).zip(cos_part);
+    if within_unit(&[t], freqs) {
+        for ((f, s), c) in pairs {
+            (*s, *c) = (t * *f).sin_cos_unit();
+        }
+    } else {
+        for ((f, s), c) in pairs {
+            (*s, *c) = (t * *f).sin_cos();
+        }
     }
     pad.fill(T::ZERO);
 }
@@ -40,9 +57,17 @@ pub(crate) fn embed_columns<T: Scalar>(t: &[T], freqs: &[T], out: &mut [T]) {
     let (sin_part, rest) = out.split_at_mut(half * n);
     let (cos_part, pad) = rest.split_at_mut(half * n);
     let columns = sin_part.chunks_exact_mut(n).zip(cos_part.chunks_exact_mut(n));
+    let unit = within_unit(t, freqs);
     for (f, (sin_col, cos_col)) in freqs.iter().zip(columns) {
-        for ((t_i, s), c) in t.iter().zip(sin_col.iter_mut()).zip(cos_col.iter_mut()) {
-            (*s, *c) = (*t_i * *f).sin_cos();
+        let cells = t.iter().zip(sin_col.iter_mut()).zip(cos_col.iter_mut());
+        if unit {
+            for ((t_i, s), c) in cells {
+                (*s, *c) = (*t_i * *f).sin_cos_unit();
+            }
+        } else {
+            for ((t_i, s), c) in cells {
+                (*s, *c) = (*t_i * *f).sin_cos();
+            }
         }
     }
     pad.fill(T::ZERO);
