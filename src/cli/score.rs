@@ -56,7 +56,7 @@ impl Reference {
         match &data.truth {
             Truth::Target(target) => {
                 if n < 2 {
-                    bail!("invalid --samples = {n}: scoring needs at least 2 true samples");
+                    bail!("scoring needs at least 2 fresh true samples, not {n}");
                 }
                 let mut rng = stream(seed, Stream::Eval);
                 let rows = target.sample(n, &mut rng);
@@ -102,7 +102,7 @@ pub struct Scorer {
 pub struct Score {
     /// What was scored.
     pub label: String,
-    /// The d-dimensional metrics (joint ones in the network's units, per-column W1 in data
+    /// The d-dimensional metrics (joint ones standardised for file data, per-column W1 in data
     /// units).
     pub metrics: MetricsNd,
     /// Checkerboard only: the fraction of points in valid cells (1 for the truth).
@@ -115,7 +115,8 @@ pub struct Score {
 
 impl Scorer {
     /// A scorer of `d`-dimensional samples against `reference`, computing joint metrics in the
-    /// units of `standardizer`; `seed` fixes the subsamples and sliced-W1 directions.
+    /// units of `standardizer`. The subsamples and sliced-W1 directions come from a generator
+    /// seeded by the first draw of `seed`'s `Eval` stream, the same for every score.
     pub fn new(
         d: usize,
         reference: Reference,
@@ -176,7 +177,7 @@ impl Scorer {
 /// cell fractions when known.
 pub fn table(scores: &[Score], columns: &[String]) -> Table {
     let board = scores.iter().any(|s| s.valid_fraction.is_some());
-    let mut header = vec!["samples", "n", "energy^2", "MMD^2", "sliced W1", "max W1 (col)"];
+    let mut header = vec!["samples", "n", "energy D^2", "MMD^2", "sliced W1", "max W1 (col)"];
     header.push("max KS (col)");
     if board {
         header.extend(["valid cells", "max cell err"]);

@@ -245,3 +245,35 @@ impl Prepared {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> Dataset {
+        let columns = ["a", "label", "b"].map(String::from).to_vec();
+        Dataset::new(columns, vec![1.0, 7.0, 2.0, 3.0, 8.0, 4.0]).unwrap()
+    }
+
+    #[test]
+    fn drop_by_name_or_index_keeps_the_other_columns_in_order() {
+        let path = Path::new("t.csv");
+        let by_name = drop_columns(&table(), &["label".into()], path).unwrap();
+        assert_eq!(by_name.columns, ["a", "b"]);
+        assert_eq!(by_name.values, [1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(drop_columns(&table(), &["1".into()], path).unwrap(), by_name);
+
+        let message = drop_columns(&table(), &["colour".into()], path).unwrap_err().to_string();
+        assert!(message.contains("colour") && message.contains("a, label, b"), "{message}");
+        let all = ["a", "label", "b"].map(String::from);
+        assert!(drop_columns(&table(), &all, path).is_err());
+    }
+
+    #[test]
+    fn holdout_zero_keeps_every_row_and_bad_fractions_are_named() {
+        let (train, held_out) = split(&table(), 0.0, 1).unwrap();
+        assert_eq!((train.n, held_out), (2, None));
+        let message = split(&table(), 1.0, 1).unwrap_err().to_string();
+        assert!(message.contains("--holdout = 1"), "{message}");
+    }
+}
