@@ -19,6 +19,7 @@
 //! - [`plot`] and [`report`]: pictures and tables of results.
 #![deny(missing_docs)]
 
+pub mod atomic;
 pub mod data;
 pub mod error;
 pub mod flow;

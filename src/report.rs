@@ -3,7 +3,6 @@
 //! Results are plain data; this module only lays them out: aligned text for the terminal,
 //! Markdown for READMEs and reports, and pretty JSON written atomically for machines.
 
-use std::io::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
@@ -100,26 +99,7 @@ impl Table {
 /// Writes `contents` to `path` atomically: a temporary file in the same directory, then a
 /// rename, so an existing file is either replaced whole or left untouched.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-
-    let write = || -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(contents)?;
-        file.sync_all()
-    };
-    if let Err(e) = write() {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(path, e));
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
+    crate::atomic::write(path, contents).map_err(|e| Error::io(path, e))
 }
 
 /// Writes `value` as pretty JSON, atomically.

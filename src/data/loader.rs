@@ -21,8 +21,7 @@ mod csv_reader;
 mod npy_reader;
 
 use std::fs::File;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rand::seq::SliceRandom;
 
@@ -260,48 +259,19 @@ pub fn write_csv<S: AsRef<str>>(path: &Path, header: &[S], values: &[f64]) -> Re
         });
     }
 
-    let temp = temp_path(path);
-    let written = write_csv_to(&temp, path, header, values)
-        .and_then(|()| std::fs::rename(&temp, path).map_err(|e| Error::io(path, e)));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    written
+    let bytes = csv_bytes(path, header, values)?;
+    crate::atomic::write(path, &bytes).map_err(|e| Error::io(path, e))
 }
 
-/// Writes the CSV into `temp`; errors name `path`, the file the user asked for.
-fn write_csv_to<S: AsRef<str>>(
-    temp: &Path,
-    path: &Path,
-    header: &[S],
-    values: &[f64],
-) -> Result<()> {
-    let io_error = |e: std::io::Error| Error::io(path, e);
+/// The CSV text of a header and row-major values; errors name `path`.
+fn csv_bytes<S: AsRef<str>>(path: &Path, header: &[S], values: &[f64]) -> Result<Vec<u8>> {
     let csv_error = |e: csv::Error| Error::io(path, std::io::Error::other(e));
-
-    let file = File::create(temp).map_err(io_error)?;
-    let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(file));
+    let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(header.iter().map(|h| h.as_ref())).map_err(csv_error)?;
     for row in values.chunks(header.len()) {
         writer.write_record(row.iter().map(|v| format!("{v:?}"))).map_err(csv_error)?;
     }
-
-    let mut buffered = writer.into_inner().map_err(|e| io_error(e.into_error()))?;
-    buffered.flush().map_err(io_error)?;
-    let file = buffered.into_inner().map_err(|e| io_error(e.into_error()))?;
-    file.sync_all().map_err(io_error)
-}
-
-/// `dir/.name.tmp-<pid>-<counter>`: unique per process and call, in the target's directory so
-/// the final rename stays on one file system.
-fn temp_path(path: &Path) -> PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-    let name = path.file_name().map_or("samples.csv".into(), |n| n.to_string_lossy());
-    let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let temp_name = format!(".{name}.tmp-{}-{unique}", std::process::id());
-    path.with_file_name(temp_name)
+    writer.into_inner().map_err(|e| Error::io(path, e.into_error()))
 }
 
 #[cfg(test)]

@@ -16,9 +16,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
@@ -115,24 +113,8 @@ fn f32_bytes<T: Scalar>(values: &[T]) -> Vec<u8> {
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path.file_name().ok_or_else(|| checkpoint_error(path, "not a file name".into()))?;
-    // Unique per process and per call, so concurrent saves never share a temporary file.
-    static SAVES: AtomicU64 = AtomicU64::new(0);
-    let count = SAVES.fetch_add(1, Ordering::Relaxed);
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".tmp-{}-{count}", std::process::id()));
-    let tmp: PathBuf = path.with_file_name(tmp_name);
-
-    let written = fs::File::create(&tmp).and_then(|mut file| {
-        file.write_all(bytes)?;
-        file.sync_all()
-    });
-    let renamed = written.and_then(|()| fs::rename(&tmp, path));
-    renamed.map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        checkpoint_error(path, format!("cannot write: {e}"))
-    })
+    crate::atomic::write(path, bytes)
+        .map_err(|e| checkpoint_error(path, format!("cannot write: {e}")))
 }
 
 fn decode<T: Scalar>(bytes: &[u8]) -> Result<Checkpoint<T>, String> {

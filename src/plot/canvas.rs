@@ -5,10 +5,7 @@
 //! destination, and renamed over it. A failed plot therefore never leaves a half-written file
 //! where the user's old one was.
 
-use std::fs::File;
-use std::io::BufWriter;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 use std::sync::OnceLock;
 
 use plotters::coord::Shift;
@@ -128,41 +125,20 @@ pub(crate) fn render(
 /// `path`, then renames it to `path`. On failure the temporary file is removed and `path` is
 /// untouched; the error names `path`.
 fn write_png_atomic(path: &Path, size: (u32, u32), rgb: &[u8]) -> Result<()> {
-    let temp = temp_path(path)?;
-
-    let written = encode_png(&temp, size, rgb).and_then(|()| std::fs::rename(&temp, path));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    written.map_err(|e| Error::io(path, e))
+    let png = encode_png(size, rgb).map_err(|e| Error::io(path, e))?;
+    crate::atomic::write(path, &png).map_err(|e| Error::io(path, e))
 }
 
-/// A fresh hidden name beside `path`: `.<name>.<pid>.<counter>.tmp`.
-fn temp_path(path: &Path) -> Result<PathBuf> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::setting("plot path", path.display(), "names no file"))?;
-    let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let temp_name = format!(".{}.{}.{}.tmp", name.to_string_lossy(), std::process::id(), unique);
-    Ok(match path.parent() {
-        Some(dir) => dir.join(temp_name),
-        None => PathBuf::from(temp_name),
-    })
-}
-
-/// Writes an 8-bit RGB PNG to `file`.
-fn encode_png(file: &Path, (width, height): (u32, u32), rgb: &[u8]) -> std::io::Result<()> {
-    let mut out = BufWriter::new(File::create(file)?);
-    {
-        let mut encoder = png::Encoder::new(&mut out, width, height);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header().map_err(into_io)?;
-        writer.write_image_data(rgb).map_err(into_io)?;
-        writer.finish().map_err(into_io)?;
-    }
-    out.into_inner().map_err(|e| e.into_error())?.sync_all()
+/// Encodes an 8-bit RGB image as PNG bytes.
+fn encode_png((width, height): (u32, u32), rgb: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(into_io)?;
+    writer.write_image_data(rgb).map_err(into_io)?;
+    writer.finish().map_err(into_io)?;
+    Ok(out)
 }
 
 /// Keeps an I/O error as it is; wraps an encoder error as an I/O error.
@@ -185,14 +161,5 @@ mod tests {
         assert_eq!(viridis(-3.0), viridis(0.0));
         assert_eq!(viridis(7.0), viridis(1.0));
         assert_eq!(viridis(0.125), RGBColor(64, 42, 112)); // halfway between the first two
-    }
-
-    #[test]
-    fn temp_path_is_hidden_beside_the_target() {
-        let temp = temp_path(Path::new("/some/dir/out.png")).unwrap();
-        assert_eq!(temp.parent(), Some(Path::new("/some/dir")));
-        let name = temp.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(name.starts_with(".out.png.") && name.ends_with(".tmp"), "{name}");
-        assert_ne!(temp_path(Path::new("/some/dir/out.png")).unwrap(), temp);
     }
 }
