@@ -73,7 +73,10 @@ pub enum Error {
     },
 
     /// An adaptive ODE solve needed more steps than allowed.
-    #[error("ODE solver hit its cap of {max_steps} steps at t = {t} (tighten nothing, raise the cap or loosen rtol/atol)")]
+    #[error(
+        "ODE solver hit its cap of {max_steps} steps at t = {t} (raise --max-steps or loosen \
+         --rtol/--atol)"
+    )]
     StepLimit {
         /// The cap that was hit.
         max_steps: usize,

@@ -61,7 +61,8 @@ fn empty_data_is_rejected() {
     assert!(scatter_2d(&out, "", &[PointPanel { title: "p", points: &[] }], None, &[]).is_err());
     assert!(heatmap_2d(&out, "", &[], 10, None).is_err());
     assert!(quiver(&out, "", &[], None).is_err());
-    assert!(trajectories(&out, "", &[Trajectories { title: "p", t: &[0.0, 1.0], x: &[] }]).is_err());
+    let empty = [Trajectories { title: "p", t: &[0.0, 1.0], x: &[] }];
+    assert!(trajectories(&out, "", &empty).is_err());
     assert!(corner(&out, "", &[CornerSet { label: "c", points: &[] }], 3, 2, 10).is_err());
     let grid = ImageGrid { pixels: &[], height: 8, width: 8, columns: 4, range: (0.0, 16.0) };
     assert!(image_grid(&out, "", &grid).is_err());

@@ -1,6 +1,7 @@
 //! Sample-quality metrics against an exact target or a reference sample.
 //!
-//! - [`one_d`]: a 1D sample against the exact [`GaussianMixture1d`](crate::data::mixture::GaussianMixture1d)
+//! - [`one_d`]: a 1D sample against the exact
+//!   [`GaussianMixture1d`](crate::data::mixture::GaussianMixture1d)
 //!   (exact W1, KS, mode fractions, 3-sigma leakage, the sampling-noise floor), and 1D
 //!   two-sample W1 and KS;
 //! - [`nd`]: a d-dimensional sample against a reference sample (energy distance, RBF MMD^2,

@@ -20,8 +20,8 @@
 //!
 //! F is a decimal number as Rust parses it (`0.01`, `1e-3`), N a whole number; a repeated key
 //! overrides the earlier one. A `+ot` or `+independent` suffix sets the coupling of any family
-//! (`cosine+ot`, `sb+independent`), so every combination has a name. Examples: `linear`, `linear:sigma_min=0.01`, `poly:3`,
-//! `vp:0.1:20`, `stochastic:s=0.5:eps=1e-3`, `quadratic+ot`.
+//! (`cosine+ot`, `sb+independent`), so every combination has a name. Examples: `linear`,
+//! `linear:sigma_min=0.01`, `poly:3`, `vp:0.1:20`, `stochastic:s=0.5:eps=1e-3`, `quadratic+ot`.
 //!
 //! [`PathSpec`]'s `Display` writes the shortest canonical name (defaults omitted, `ot` and `sb`
 //! for the optimal-transport linear and stochastic paths), and parsing it gives the same spec
