@@ -141,8 +141,14 @@ fn bad_flags_are_named() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("poly:x"), "{}", stderr(&out));
 
+    let out = run(&["train", "--out", &ckpt, "--train-steps", "10", "--warmup", "10"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--warmup"), "{}", stderr(&out));
+
     let out = run(&["train", "--lr", "fast"]);
     assert_eq!(out.status.code(), Some(2), "clap usage errors exit with 2");
+    let out = run(&["train", "--lr-schedule", "step"]);
+    assert_eq!(out.status.code(), Some(2), "an unknown schedule is a usage error");
 }
 
 #[test]

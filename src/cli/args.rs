@@ -172,6 +172,13 @@ pub struct OptimArgs {
     /// iterate, as the notebook does).
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub ema: f64,
+    /// Learning-rate schedule after the warm-up (constant, as the notebook; cosine or linear
+    /// decay towards 0 over the remaining steps).
+    #[arg(long, value_enum, default_value_t = LrScheduleName::Constant)]
+    pub lr_schedule: LrScheduleName,
+    /// Steps of linear learning-rate warm-up before the schedule (0: none).
+    #[arg(long, default_value_t = 0)]
+    pub warmup: usize,
     /// Keep the loss every this many steps (for the log and the loss plot).
     #[arg(long, default_value_t = 250)]
     pub log_every: usize,
@@ -183,6 +190,17 @@ pub struct OptimArgs {
     /// Size of the data pool drawn once from a built-in dataset; batches resample it.
     #[arg(long, default_value_t = 50_000)]
     pub pool: usize,
+}
+
+/// The learning-rate schedules `--lr-schedule` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LrScheduleName {
+    /// The same rate at every step (the notebook's choice).
+    Constant,
+    /// Half a cosine from --lr towards 0.
+    Cosine,
+    /// A straight line from --lr towards 0.
+    Linear,
 }
 
 /// How to integrate the ODE. Every field is optional so that a command can pick its own default

@@ -18,12 +18,12 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use args::{Cli, Command, MixtureArgs, NetArgs, OptimArgs, SolverArgs};
+use args::{Cli, Command, LrScheduleName, MixtureArgs, NetArgs, OptimArgs, SolverArgs};
 use flowmatching::data::loader::{self, HeaderMode, LoadOptions};
 use flowmatching::data::mixture::GaussianMixture1d;
 use flowmatching::model::NetConfig;
 use flowmatching::solve::{SolveOptions, Solver};
-use flowmatching::train::TrainConfig;
+use flowmatching::train::{LrSchedule, TrainConfig};
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
@@ -123,6 +123,12 @@ pub fn train_config(args: &OptimArgs) -> Result<TrainConfig> {
         weight_decay: args.weight_decay,
         log_every: args.log_every,
         ema_decay: args.ema,
+        lr_schedule: match args.lr_schedule {
+            LrScheduleName::Constant => LrSchedule::Constant,
+            LrScheduleName::Cosine => LrSchedule::Cosine,
+            LrScheduleName::Linear => LrSchedule::Linear,
+        },
+        warmup_steps: args.warmup,
     };
     config.validate()?;
     if args.pool == 0 {
