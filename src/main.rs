@@ -8,10 +8,12 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
+use clap::{CommandFactory as _, FromArgMatches as _};
 
 fn main() -> ExitCode {
-    let args = cli::args::Cli::parse();
+    let matches = cli::args::Cli::command().get_matches();
+    let mut args = cli::args::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    cli::recipe::apply(&mut args, &matches);
     cli::init_logging(args.debug);
 
     match cli::run(args) {

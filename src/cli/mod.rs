@@ -8,6 +8,7 @@ mod demo_nd;
 mod demo_ode;
 mod demo_plots;
 mod ode;
+pub mod recipe;
 mod score;
 mod source;
 mod steps;
