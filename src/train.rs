@@ -233,9 +233,14 @@ impl Batch {
 
         let d = pool.dim();
         let n_pool = pool.len();
+        let values = pool.values();
         for row in self.x_1.chunks_exact_mut(d) {
             let j = rng.random_range(0..n_pool);
-            row.copy_from_slice(&pool.values()[j * d..(j + 1) * d]);
+            // An element loop, not copy_from_slice: for the small d of most runs a memmove call
+            // per row costs more than the copy.
+            for (x, v) in row.iter_mut().zip(&values[j * d..(j + 1) * d]) {
+                *x = *v;
+            }
         }
 
         path.path.sample_times(rng, &mut self.t);

@@ -494,3 +494,47 @@ fn rows_of(context: &str, len: usize, width: usize) -> Result<usize> {
     check_len(context, len, len.div_ceil(width) * width)?;
     Ok(len / width)
 }
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+    use crate::model::linalg::allow_avx512;
+    use crate::model::net::NetConfig;
+    use crate::rng::{stream, Stream};
+    use rand::Rng as _;
+
+    /// Every pass of a small network over a batch that is not a multiple of the chunk size.
+    fn all_passes(net: &VelocityNet<f32>, x: &[f32], t: &[f32]) -> Vec<Vec<f32>> {
+        let mut ws = Workspace::new();
+        let mut out = vec![0.0; x.len()];
+        net.forward(x, t, &mut out, &mut ws).unwrap();
+        let mut shared = vec![0.0; x.len()];
+        net.forward_shared_t(x, 0.37, &mut shared, &mut ws).unwrap();
+        let (mut jvp_out, mut jvp) = (vec![0.0; x.len()], vec![0.0; x.len()]);
+        net.forward_jvp(x, 0.81, &out, &mut jvp_out, &mut jvp, &mut ws).unwrap();
+        let mut grads = Grads::new(net);
+        let loss = net.loss_and_grad(x, t, &shared, &mut grads, &mut ws).unwrap();
+        vec![out, shared, jvp_out, jvp, grads.as_slice().to_vec(), vec![loss]]
+    }
+
+    /// The AVX-512 kernels do the AVX2 kernels' arithmetic in wider registers, so every pass
+    /// gives the same bits either way (on a CPU without AVX-512 both runs take AVX2).
+    #[test]
+    fn avx512_and_avx2_kernels_give_the_same_bits() {
+        let config = NetConfig { dim: 3, hidden: 48, depth: 3, t_dim: 8, max_period: 1e4 };
+        let net = VelocityNet::<f32>::new(config, &mut stream(5, Stream::Init)).unwrap();
+        let mut rng = stream(5, Stream::Train);
+        let n = 3 * CHUNK_ROWS + 17;
+        let x: Vec<f32> = (0..n * 3).map(|_| rng.random_range(-3.0..3.0)).collect();
+        let t: Vec<f32> = (0..n).map(|_| rng.random::<f32>()).collect();
+
+        let wide = all_passes(&net, &x, &t);
+        allow_avx512(false);
+        let narrow = all_passes(&net, &x, &t);
+        allow_avx512(true);
+        for (pass, (a, b)) in wide.iter().zip(&narrow).enumerate() {
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(a), bits(b), "pass {pass}");
+        }
+    }
+}

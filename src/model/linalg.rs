@@ -211,13 +211,13 @@ fn combine_lanes<T: Scalar>(acc: [T; LANES]) -> T {
     (quads[0] + quads[2]) + (quads[1] + quads[3])
 }
 
-/// Defines a kernel `fn name<T: Scalar>(args) { body }` that runs its body compiled with AVX2
-/// and FMA when the CPU has them (the same arithmetic in wider registers), and as portable code
-/// otherwise.
+/// Defines a kernel `fn name<T: Scalar>(args) { body }` that runs its body compiled with
+/// AVX-512 or with AVX2 and FMA when the CPU has them (the same arithmetic in wider registers),
+/// and as portable code otherwise.
 ///
 /// A kernel declared `fn name<T: Scalar, const FUSED: bool>` is called as `name::<T>(..)`;
-/// its body sees `FUSED = true` in the AVX2+FMA version and `false` in the portable one, and
-/// passes it on to [`Scalar::sigmoid`].
+/// its body sees `FUSED = true` in the AVX-512 and AVX2+FMA versions and `false` in the
+/// portable one, and passes it on to [`Scalar::sigmoid`].
 macro_rules! simd_kernel {
     (
         $(#[$meta:meta])*
@@ -230,9 +230,17 @@ macro_rules! simd_kernel {
 
             #[cfg(target_arch = "x86_64")]
             {
+                #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+                unsafe fn avx512<T: Scalar>($($arg: $ty),*) {
+                    portable::<T>($($arg),*)
+                }
                 #[target_feature(enable = "avx2,fma")]
                 unsafe fn avx2_fma<T: Scalar>($($arg: $ty),*) {
                     portable::<T>($($arg),*)
+                }
+                if $crate::model::linalg::has_avx512() {
+                    // SAFETY: the CPU supports AVX-512F/VL, AVX2 and FMA, checked just above.
+                    return unsafe { avx512::<T>($($arg),*) };
                 }
                 if $crate::model::linalg::has_avx2_fma() {
                     // SAFETY: the CPU supports AVX2 and FMA, checked just above.
@@ -254,9 +262,17 @@ macro_rules! simd_kernel {
 
             #[cfg(target_arch = "x86_64")]
             {
+                #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+                unsafe fn avx512<T: Scalar>($($arg: $ty),*) {
+                    portable::<T, true>($($arg),*)
+                }
                 #[target_feature(enable = "avx2,fma")]
                 unsafe fn avx2_fma<T: Scalar>($($arg: $ty),*) {
                     portable::<T, true>($($arg),*)
+                }
+                if $crate::model::linalg::has_avx512() {
+                    // SAFETY: the CPU supports AVX-512F/VL, AVX2 and FMA, checked just above.
+                    return unsafe { avx512::<T>($($arg),*) };
                 }
                 if $crate::model::linalg::has_avx2_fma() {
                     // SAFETY: the CPU supports AVX2 and FMA, checked just above.
@@ -268,6 +284,27 @@ macro_rules! simd_kernel {
     };
 }
 pub(crate) use simd_kernel;
+
+/// Whether the kernels may use their AVX-512 versions (tests turn it off to compare them with
+/// the AVX2 versions).
+#[cfg(target_arch = "x86_64")]
+static AVX512_ALLOWED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Whether this CPU runs the AVX-512 versions of the kernels: 512-bit vectors doing the same
+/// element-wise arithmetic as the AVX2 versions, so giving the same bits twice as wide.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn has_avx512() -> bool {
+    AVX512_ALLOWED.load(std::sync::atomic::Ordering::Relaxed)
+        && std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+        && has_avx2_fma()
+}
+
+/// Allows or forbids the AVX-512 kernels (for tests: other threads see the change too).
+#[cfg(all(test, target_arch = "x86_64"))]
+pub(crate) fn allow_avx512(allowed: bool) {
+    AVX512_ALLOWED.store(allowed, std::sync::atomic::Ordering::Relaxed);
+}
 
 /// Whether this CPU runs the AVX2+FMA versions of the kernels.
 #[cfg(target_arch = "x86_64")]
