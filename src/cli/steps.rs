@@ -42,7 +42,7 @@ pub fn train_on_mixture_with(
     optim: &OptimArgs,
     seed: u64,
     ui: &Ui,
-    on_step: impl FnMut(StepInfo),
+    on_step: impl FnMut(StepInfo) + Send,
 ) -> Result<Trained> {
     super::train_config(optim)?;
     let pool = mixture.sample(optim.pool, &mut stream(seed, Stream::Data));
@@ -75,7 +75,7 @@ pub fn train_pool(
     optim: &OptimArgs,
     seed: u64,
     ui: &Ui,
-    mut on_step: impl FnMut(StepInfo),
+    mut on_step: impl FnMut(StepInfo) + Send,
 ) -> Result<Trained> {
     let d = data.standardizer.dim();
     let train_config = super::train_config(optim)?;
