@@ -1,8 +1,9 @@
 //! The `flowmatching` command-line program: a thin layer over the library.
 //!
 //! Flags are parsed by clap, validated into library settings, and every error is reported once
-//! on stderr with its context. Exit codes: 0 success, 1 error, 2 usage error (from clap). A
-//! closed pipe on stdout (`flowmatching sample | head`) ends the program quietly with 0.
+//! on stderr with its context. Exit codes: 0 success, 1 error, 2 usage error (a flag clap
+//! cannot parse, or a flag value that parses but cannot be used). A closed pipe on stdout
+//! (`flowmatching sample | head`) ends the program quietly with 0.
 
 mod cli;
 
@@ -21,7 +22,7 @@ fn main() -> ExitCode {
         Err(e) if cli::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(1)
+            ExitCode::from(if cli::is_usage_error(&e) { 2 } else { 1 })
         }
     }
 }

@@ -128,22 +128,46 @@ fn bad_flags_are_named() {
     let dir = TempDir::new("flags");
     let ckpt = dir.arg("m.safetensors");
 
+    // A value that parses but cannot be used is a usage error too (exit code 2), and the
+    // message names the flag once, with the value and the reason.
     let out = run(&["train", "--out", &ckpt, "--weights", "0.5,0.6", "--means", "0,1"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("weights"), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("invalid --stds = "), "{}", stderr(&out));
     assert!(!Path::new(&ckpt).exists(), "no checkpoint after a failed run");
 
+    let out =
+        run(&["train", "--out", &ckpt, "--weights", "0.5,0.6", "--means", "0,1", "--stds", "1,1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("invalid --weights = [0.5, 0.6]: the weights sum to 1.1"));
+
     let out = run(&["train", "--out", &ckpt, "--batch", "0"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("--batch"), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("invalid --batch = 0"), "{}", stderr(&out));
+
+    let out = run(&["train", "--out", &ckpt, "--hidden", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("invalid --hidden = 0: must be at least 1"), "{}", stderr(&out));
 
     let out = run(&["train", "--out", &ckpt, "--path", "poly:x"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("poly:x"), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("invalid --path = poly:x: `x`"), "{}", stderr(&out));
 
     let out = run(&["train", "--out", &ckpt, "--train-steps", "10", "--warmup", "10"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--warmup"), "{}", stderr(&out));
+
+    let out = run(&["sample", "-c", &ckpt, "--solver", "rk5"]);
+    assert_eq!(out.status.code(), Some(2));
+    let message = stderr(&out);
+    assert!(message.contains("invalid --solver = rk5: expected one of"), "{message}");
+    assert_eq!(message.matches("invalid").count(), 1, "said once: {message}");
+
+    // A negative count reaches the count parser instead of reading as an unknown flag.
+    let out = run(&["train", "--out", &ckpt, "--train-steps", "-5"]);
+    assert_eq!(out.status.code(), Some(2));
+    let message = stderr(&out);
+    assert!(message.contains("'-5' for '--train-steps"), "{message}");
+    assert!(message.contains("expected a whole number"), "{message}");
 
     let out = run(&["train", "--lr", "fast"]);
     assert_eq!(out.status.code(), Some(2), "clap usage errors exit with 2");

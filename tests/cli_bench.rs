@@ -133,14 +133,14 @@ fn scaling_writes_csv_files_and_charts() {
 #[test]
 fn bad_bench_flags_are_named() {
     let out = run(&["bench", "--repeats", "0"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "a usage error");
     assert!(stderr(&out).contains("--repeats"), "{}", stderr(&out));
 
     let dir = TempDir::new("flags");
     let out_dir = dir.arg("s");
     let args = ["bench", "--scaling", "--out", &out_dir, "--scaling-widths", "64,wide"];
     let out = run(&[&args[..], &["--peak-seconds", "0.01"]].concat());
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--scaling-widths"), "{}", stderr(&out));
 }
 
@@ -162,6 +162,6 @@ fn sample_in_chunks_writes_the_same_samples() {
     assert_eq!(sample("7"), whole);
 
     let out = run(&["sample", "-c", &ckpt, "--chunk", "0"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--chunk"), "{}", stderr(&out));
 }

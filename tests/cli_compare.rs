@@ -237,7 +237,7 @@ fn a_path_measures_the_same_whatever_else_is_compared() {
 fn a_bad_path_is_named() {
     let dir = TempDir::new("bad-path");
     let out = run(&["--out", dir.arg(), "--paths", "linear,quadratc,cosine"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let message = stderr(&out);
     assert!(message.contains("--paths") && message.contains("quadratc"), "{message}");
     assert!(!dir.0.join("compare.json").exists());
@@ -257,7 +257,7 @@ fn bad_lists_and_sizes_name_their_flag() {
     ];
     for (args, expected) in cases {
         let out = run(&[&["--out", dir.arg()], args].concat());
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(out.status.code(), Some(2), "{args:?} is a usage error");
         let message = stderr(&out);
         assert!(message.contains(expected), "{args:?}: {message}");
     }

@@ -34,6 +34,13 @@ fn fails(args: &[&str]) -> String {
     stderr(&out)
 }
 
+/// Runs and expects exit code 2 (a flag whose value cannot be used); returns stderr.
+fn usage_error(args: &[&str]) -> String {
+    let out = run(args);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    stderr(&out)
+}
+
 /// A real dataset of the project, beside the checkout in `../shared/data`.
 fn shared_data(file: &str) -> String {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
@@ -207,9 +214,9 @@ fn digits_pixels_only_with_constant_pixels_kept_constant() {
     assert_eq!(text.lines().next(), Some("pixel_3_3,pixel_0_0"));
     assert!(text.lines().skip(1).all(|l| l.ends_with(",0")), "{text}");
 
-    let message = fails(&["train", "--data", &digits, "--columns", "pixel_9_9"]);
+    let message = usage_error(&["train", "--data", &digits, "--columns", "pixel_9_9"]);
     assert!(message.contains("pixel_9_9") && message.contains("digits.csv"), "{message}");
-    let message = fails(&["train", "--data", &digits, "--drop", "colour"]);
+    let message = usage_error(&["train", "--data", &digits, "--drop", "colour"]);
     assert!(message.contains("colour") && message.contains("digits.csv"), "{message}");
 }
 
@@ -267,6 +274,13 @@ fn bad_data_files_reach_the_user_with_their_place() {
         dir.write("spec.json", "{\"weights\": [1.0], \"means\": [[0, 0]],\n \"stds\": [oops]}");
     let message = fails(&["train", "--mixture-spec", &spec]);
     assert!(message.contains("spec.json:2:"), "{message}");
+
+    // One row cannot be split into training and held-out rows: the message names the file
+    // and the way out, though the user gave no --holdout.
+    let one = dir.write("one.csv", "a,b\n1,2\n");
+    let message = fails(&["train", "--data", &one]);
+    assert!(message.contains("one.csv: the data has 1 row"), "{message}");
+    assert!(message.contains("pass --holdout 0"), "{message}");
 }
 
 #[test]

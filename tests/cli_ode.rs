@@ -27,7 +27,8 @@ fn succeed(args: &[&str]) -> Output {
     out
 }
 
-/// Runs a command that must fail with `code` and a message containing every one of `needles`.
+/// Runs a command that must fail with `code` (2 for a bad flag value, 1 for bad input) and a
+/// message containing every one of `needles`.
 fn fail(args: &[&str], code: i32, needles: &[&str]) {
     let out = run(args);
     assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
@@ -276,18 +277,18 @@ fn ignored_flags_warn_and_bad_flags_are_named() {
     assert!(stderr(&out).contains("warning: --rtol is ignored"), "{}", stderr(&out));
     assert!(stderr(&out).contains("warning: --max-steps is ignored"), "{}", stderr(&out));
 
-    fail(&with(&["--solver", "dopri5", "--rtol", "-1"]), 1, &["--rtol = -1"]);
-    fail(&with(&["--solver", "dopri5", "--atol", "0"]), 1, &["--atol = 0"]);
-    fail(&with(&["--solver", "dopri5", "--max-steps", "0"]), 1, &["--max-steps = 0"]);
-    fail(&with(&["--solver", "foo"]), 1, &["--solver", "foo", "dopri5"]);
-    fail(&with(&["--steps", "0"]), 1, &["--steps = 0"]);
+    fail(&with(&["--solver", "dopri5", "--rtol", "-1"]), 2, &["--rtol = -1"]);
+    fail(&with(&["--solver", "dopri5", "--atol", "0"]), 2, &["--atol = 0"]);
+    fail(&with(&["--solver", "dopri5", "--max-steps", "0"]), 2, &["--max-steps = 0"]);
+    fail(&with(&["--solver", "foo"]), 2, &["--solver", "foo", "dopri5"]);
+    fail(&with(&["--steps", "0"]), 2, &["--steps = 0"]);
 
     let traj = dir.arg("t.csv");
     let fail_traj = |extra: &[&str], needles: &[&str]| {
         let mut args = with(&["--trajectory"]);
         args.push(&traj);
         args.extend(extra);
-        fail(&args, 1, needles);
+        fail(&args, 2, needles);
     };
     fail_traj(&["--solver", "dopri5", "--record-every", "2"], &["--record-every", "dopri5"]);
     fail_traj(&["--record-every", "0"], &["--record-every = 0"]);
@@ -296,13 +297,13 @@ fn ignored_flags_warn_and_bad_flags_are_named() {
     fail_traj(&["--record-times", "0,x"], &["--record-times", "'x'"]);
     fail_traj(&["--trajectory-samples", "0"], &["--trajectory-samples"]);
     fail(&with(&["--record-times", "0,1"]), 2, &["--trajectory"]);
-    fail(&with(&["--trajectory", "-"]), 1, &["--out and --trajectory"]);
+    fail(&with(&["--trajectory", "-"]), 2, &["--out and --trajectory"]);
 
     let likelihood = ["likelihood", "-c", ckpt.as_str(), "-i", input.as_str()];
     let lik = |extra: &[&'static str]| -> Vec<&str> { [&likelihood[..], extra].concat() };
     fail(&lik(&["--divergence", "foo"]), 2, &["--divergence"]);
     fail(&lik(&["--probe", "uniform"]), 2, &["--probe"]);
-    fail(&lik(&["--divergence", "hutchinson", "--probes", "0"]), 1, &["--probes = 0"]);
+    fail(&lik(&["--divergence", "hutchinson", "--probes", "0"]), 2, &["--probes = 0"]);
     let out = succeed(&lik(&["--probes", "4"]));
     assert!(stderr(&out).contains("warning: --probes/--probe are ignored"), "{}", stderr(&out));
 

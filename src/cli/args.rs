@@ -11,7 +11,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Time convention everywhere: t = 0 is noise (standard Gaussian), t = 1 is data.
 #[derive(Debug, Parser)]
 #[command(name = "flowmatching", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 success, 1 error (bad input, failed run), 2 usage error.")]
+#[command(
+    after_help = "Exit codes: 0 success, 1 error (bad input, failed run), 2 usage error (an \
+                  unknown flag or a flag value that cannot be used)."
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -143,13 +146,13 @@ pub struct MixtureArgs {
 #[derive(Debug, Clone, Args)]
 pub struct NetArgs {
     /// Width of each hidden layer [demo and train on a built-in 2D dataset: 128].
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = count, allow_negative_numbers = true)]
     pub hidden: usize,
     /// Number of hidden layers [demo and train on a built-in 2D dataset: 4].
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = count, allow_negative_numbers = true)]
     pub depth: usize,
     /// Size of the sinusoidal time embedding.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = count, allow_negative_numbers = true)]
     pub t_dim: usize,
 }
 
@@ -157,10 +160,10 @@ pub struct NetArgs {
 #[derive(Debug, Clone, Args)]
 pub struct OptimArgs {
     /// Training steps (one AdamW update each) [demo and train on a built-in 2D dataset: 40000].
-    #[arg(long = "train-steps", visible_alias = "steps", default_value_t = 2500)]
+    #[arg(long = "train-steps", visible_alias = "steps", default_value_t = 2500, value_parser = count, allow_negative_numbers = true)]
     pub train_steps: usize,
     /// Batch size of (x_0, x_1, t) triples per step.
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = 1024, value_parser = count, allow_negative_numbers = true)]
     pub batch: usize,
     /// AdamW learning rate.
     #[arg(long, default_value_t = 2e-3, allow_negative_numbers = true)]
@@ -178,10 +181,10 @@ pub struct OptimArgs {
     #[arg(long, value_enum, default_value_t = LrScheduleName::Constant)]
     pub lr_schedule: LrScheduleName,
     /// Steps of linear learning-rate warm-up before the schedule (0: none).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = count, allow_negative_numbers = true)]
     pub warmup: usize,
     /// Keep the loss every this many steps (for the log and the loss plot).
-    #[arg(long, default_value_t = 250)]
+    #[arg(long, default_value_t = 250, value_parser = count, allow_negative_numbers = true)]
     pub log_every: usize,
     /// Probability path and coupling: linear, quadratic, poly:N, cosine, vp[:BMIN:BMAX],
     /// linear:sigma_min=S, ot (linear + minibatch optimal transport), stochastic[:s=S], sb;
@@ -189,7 +192,7 @@ pub struct OptimArgs {
     #[arg(long, default_value = "linear")]
     pub path: String,
     /// Size of the data pool drawn once from a built-in dataset; batches resample it.
-    #[arg(long, default_value_t = 50_000)]
+    #[arg(long, default_value_t = 50_000, value_parser = count, allow_negative_numbers = true)]
     pub pool: usize,
 }
 
@@ -212,7 +215,7 @@ pub struct SolverArgs {
     #[arg(long)]
     pub solver: Option<String>,
     /// Number of steps of a fixed-step solver (ignored by dopri5) [default: 200].
-    #[arg(long, visible_alias = "ode-steps")]
+    #[arg(long, visible_alias = "ode-steps", value_parser = count, allow_negative_numbers = true)]
     pub steps: Option<usize>,
     /// Relative tolerance of dopri5's local error control [default: 1e-5].
     #[arg(long, allow_negative_numbers = true)]
@@ -221,7 +224,7 @@ pub struct SolverArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub atol: Option<f64>,
     /// Cap on dopri5's attempted steps; hitting it is an error [default: 10000].
-    #[arg(long)]
+    #[arg(long, value_parser = count, allow_negative_numbers = true)]
     pub max_steps: Option<usize>,
 }
 
@@ -238,10 +241,10 @@ pub struct TrajectoryArgs {
     #[arg(long, requires = "trajectory", conflicts_with = "record_every")]
     pub record_times: Option<String>,
     /// Record every K-th step of a fixed-step solver, and t = 1 (costs nothing extra).
-    #[arg(long, requires = "trajectory")]
+    #[arg(long, requires = "trajectory", value_parser = count, allow_negative_numbers = true)]
     pub record_every: Option<usize>,
     /// Number of samples whose trajectories are written (the first ones).
-    #[arg(long, default_value_t = 200, requires = "trajectory")]
+    #[arg(long, default_value_t = 200, requires = "trajectory", value_parser = count, allow_negative_numbers = true)]
     pub trajectory_samples: usize,
 }
 
@@ -258,10 +261,10 @@ pub struct DemoArgs {
     #[arg(long, value_enum, default_value_t = DatasetName::Mixture)]
     pub dataset: DatasetName,
     /// Number of samples drawn with each solver.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 20_000, value_parser = count, allow_negative_numbers = true)]
     pub samples: usize,
     /// Number of steps of the Euler and Heun solvers.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = count, allow_negative_numbers = true)]
     pub ode_steps: usize,
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -319,14 +322,14 @@ pub struct SampleArgs {
     #[arg(long, short, default_value = "-")]
     pub out: PathBuf,
     /// Number of samples.
-    #[arg(long, short = 'n', default_value_t = 20_000)]
+    #[arg(long, short = 'n', default_value_t = 20_000, value_parser = count, allow_negative_numbers = true)]
     pub samples: usize,
     /// Seed of the noise x_0.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Rows integrated at a time, which bounds the solver's memory; fixed-step samples do not
     /// depend on it (dopri5 picks its steps per chunk).
-    #[arg(long, default_value_t = 65_536)]
+    #[arg(long, default_value_t = 65_536, value_parser = count, allow_negative_numbers = true)]
     pub chunk: usize,
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -350,7 +353,7 @@ pub struct EvaluateArgs {
     #[arg(long, value_enum)]
     pub dataset: Option<DatasetName>,
     /// Fresh true samples drawn for --dataset and --mixture-spec.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 20_000, value_parser = count, allow_negative_numbers = true)]
     pub reference_samples: usize,
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -409,17 +412,17 @@ pub struct CompareArgs {
     pub target_w1: f64,
     /// Samples of the fine solve (RK4, --fine-steps) that gives the histograms, the
     /// trajectories, the straightness and the W1 of each learned ODE itself.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 20_000, value_parser = count, allow_negative_numbers = true)]
     pub samples: usize,
     /// Samples of each run of the NFE sweep: the first ones of the fine solve's noise, so every
     /// path and solver starts from the same points.
-    #[arg(long, default_value_t = 5000)]
+    #[arg(long, default_value_t = 5000, value_parser = count, allow_negative_numbers = true)]
     pub sweep_samples: usize,
     /// RK4 steps of the fine solve (even: the straightness integral uses Simpson's rule).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = count, allow_negative_numbers = true)]
     pub fine_steps: usize,
     /// Trajectories drawn per path in trajectories.png.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 300, value_parser = count, allow_negative_numbers = true)]
     pub trajectories: usize,
     /// Directory for the tables, JSON, loss CSV and plots (created if missing).
     #[arg(long, default_value = "out/compare")]
@@ -489,7 +492,7 @@ pub struct LikelihoodArgs {
     #[arg(long, value_enum, default_value_t = DivergenceName::Exact)]
     pub divergence: DivergenceName,
     /// Number of Hutchinson probes per point.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = count, allow_negative_numbers = true)]
     pub probes: usize,
     /// Distribution of the Hutchinson probes.
     #[arg(long, value_enum, default_value_t = ProbeName::Rademacher)]
@@ -507,13 +510,13 @@ pub struct LikelihoodArgs {
 pub struct BenchArgs {
     /// Time each section this many times (from the same state; results are identical) and
     /// report the minimum and the median.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = count, allow_negative_numbers = true)]
     pub repeats: usize,
     /// Also write every measurement as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
     /// Worker threads (default: rayon's choice, RAYON_NUM_THREADS or one per CPU).
-    #[arg(long)]
+    #[arg(long, value_parser = count, allow_negative_numbers = true)]
     pub threads: Option<usize>,
     /// Before each timed run, wait up to this many seconds for the machine to go idle.
     #[arg(long, default_value_t = 0.0)]
@@ -525,10 +528,10 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Points drawn with each solver.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 20_000, value_parser = count, allow_negative_numbers = true)]
     pub samples: usize,
     /// Steps of the Euler and Heun solvers.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = count, allow_negative_numbers = true)]
     pub ode_steps: usize,
     /// Instead of the notebook's workload, sweep the number of samples, the width and the
     /// dimension; writes CSV files and PNG charts into --out.
@@ -547,13 +550,13 @@ pub struct BenchArgs {
     #[arg(long, default_value = "1,2,64")]
     pub scaling_dims: String,
     /// --scaling: Heun steps of every sampling run.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = count, allow_negative_numbers = true)]
     pub scaling_ode_steps: usize,
     /// --scaling: training steps timed per width and dimension.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = count, allow_negative_numbers = true)]
     pub scaling_train_steps: usize,
     /// --scaling: rows integrated at a time by chunked sampling.
-    #[arg(long, default_value_t = 65_536)]
+    #[arg(long, default_value_t = 65_536, value_parser = count, allow_negative_numbers = true)]
     pub chunk: usize,
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -564,4 +567,11 @@ pub struct BenchArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub optim: OptimArgs,
+}
+
+/// Parses a count flag (steps, samples, width, ...): a whole number, 0 or more. Negative
+/// numbers reach it too, so that `--steps -5` is told what a count is rather than that `-5` is
+/// an unknown flag.
+fn count(value: &str) -> Result<usize, String> {
+    value.parse().map_err(|_| "expected a whole number (0, 1, 2, ...)".to_string())
 }

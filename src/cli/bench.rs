@@ -23,6 +23,7 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 
 use super::args::BenchArgs;
+use super::bad_flag;
 use super::steps::{train_on_mixture, Trained};
 use super::Ui;
 use flowmatching::data::mixture::GaussianMixture1d;
@@ -141,19 +142,25 @@ pub fn run(args: &BenchArgs, ui: &Ui) -> Result<()> {
 
 fn validate(args: &BenchArgs) -> Result<()> {
     if args.repeats == 0 {
-        anyhow::bail!("invalid --repeats = 0: time each section at least once");
+        return Err(bad_flag("invalid --repeats = 0: time each section at least once"));
     }
     if args.samples == 0 || args.ode_steps == 0 {
-        anyhow::bail!("invalid --samples/--ode-steps: both must be at least 1");
+        return Err(bad_flag("invalid --samples/--ode-steps: both must be at least 1"));
     }
     if args.threads == Some(0) {
-        anyhow::bail!("invalid --threads = 0: use at least one thread");
+        return Err(bad_flag("invalid --threads = 0: use at least one thread"));
     }
     if !(args.peak_seconds.is_finite() && args.peak_seconds > 0.0) {
-        anyhow::bail!("invalid --peak-seconds = {}: must be a positive number", args.peak_seconds);
+        return Err(bad_flag(format!(
+            "invalid --peak-seconds = {}: must be a positive number",
+            args.peak_seconds
+        )));
     }
     if !(args.max_idle_wait.is_finite() && args.max_idle_wait >= 0.0) {
-        anyhow::bail!("invalid --max-idle-wait = {}: must be >= 0", args.max_idle_wait);
+        return Err(bad_flag(format!(
+            "invalid --max-idle-wait = {}: must be >= 0",
+            args.max_idle_wait
+        )));
     }
     Ok(())
 }

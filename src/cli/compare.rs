@@ -34,6 +34,7 @@ use serde::Serialize;
 use super::args::CompareArgs;
 use super::steps::train_on_mixture_with;
 use super::Ui;
+use super::{bad_flag, flag_error};
 use flowmatching::data::mixture::GaussianMixture1d;
 use flowmatching::flow::Flow;
 use flowmatching::metrics::one_d::{evaluate_1d, noise_floor, Metrics1d, NoiseFloor1d};
@@ -235,15 +236,18 @@ pub fn run(args: &CompareArgs, ui: &Ui) -> Result<()> {
 /// Validates every flag before any training starts.
 fn plan(args: &CompareArgs) -> Result<Plan> {
     if args.optim.path != "linear" {
-        anyhow::bail!(
+        return Err(bad_flag(format!(
             "invalid --path = {}: compare trains every path of --paths (a comma-separated list)",
             args.optim.path
-        );
+        )));
     }
-    let paths = parse_path_list(&args.paths).context("invalid --paths")?;
+    let paths = parse_path_list(&args.paths).map_err(|e| flag_error("--paths", &args.paths, e))?;
     let names: Vec<String> = paths.iter().map(|p| p.to_string()).collect();
     if let Some(k) = (1..names.len()).find(|&k| names[..k].contains(&names[k])) {
-        anyhow::bail!("invalid --paths = {}: {} is listed twice", args.paths, names[k]);
+        return Err(bad_flag(format!(
+            "invalid --paths = {}: {} is listed twice",
+            args.paths, names[k]
+        )));
     }
 
     let solvers = parse_solvers(&args.solvers)?;
@@ -262,10 +266,9 @@ fn plan(args: &CompareArgs) -> Result<Plan> {
 fn parse_solvers(list: &str) -> Result<Vec<Solver>> {
     let mut solvers: Vec<Solver> = Vec::new();
     for token in list.split(',') {
-        let solver: Solver =
-            token.parse().with_context(|| format!("invalid --solvers = {list}"))?;
+        let solver: Solver = token.parse().map_err(|e| flag_error("--solvers", list, e))?;
         if solvers.iter().any(|s| s.name() == solver.name()) {
-            anyhow::bail!("invalid --solvers = {list}: {solver} is listed twice");
+            return Err(bad_flag(format!("invalid --solvers = {list}: {solver} is listed twice")));
         }
         solvers.push(solver);
     }
@@ -278,7 +281,10 @@ fn parse_counts(flag: &str, list: &str) -> Result<Vec<usize>> {
     for token in list.split(',') {
         let count: usize = match token.trim().parse() {
             Ok(c) if c > 0 => c,
-            _ => anyhow::bail!("invalid {flag} = {list}: '{token}' is not a positive whole number"),
+            _ => {
+                let reason = format!("'{token}' is not a positive whole number");
+                return Err(bad_flag(format!("invalid {flag} = {list}: {reason}")));
+            }
         };
         counts.push(count);
     }
@@ -293,7 +299,11 @@ fn parse_tols(list: &str) -> Result<Vec<f64>> {
     for token in list.split(',') {
         let tol: f64 = match token.trim().parse() {
             Ok(t) if f64::is_finite(t) && t > 0.0 => t,
-            _ => anyhow::bail!("invalid --tols = {list}: '{token}' is not a positive number"),
+            _ => {
+                return Err(bad_flag(format!(
+                    "invalid --tols = {list}: '{token}' is not a positive number"
+                )))
+            }
         };
         tols.push(tol);
     }
@@ -305,28 +315,30 @@ fn parse_tols(list: &str) -> Result<Vec<f64>> {
 /// Checks the sample counts, the fine solve's steps and the target.
 fn check_sizes(args: &CompareArgs) -> Result<()> {
     if args.samples == 0 || args.sweep_samples == 0 {
-        anyhow::bail!("invalid --samples/--sweep-samples: both must be at least 1");
+        return Err(bad_flag("invalid --samples/--sweep-samples: both must be at least 1"));
     }
     if args.sweep_samples > args.samples {
-        anyhow::bail!(
+        return Err(bad_flag(format!(
             "invalid --sweep-samples = {}: the sweep reuses the first points of the fine solve's \
              noise, so it must be at most --samples = {}",
-            args.sweep_samples,
-            args.samples
-        );
+            args.sweep_samples, args.samples
+        )));
     }
     if args.fine_steps < 2 || args.fine_steps % 2 != 0 {
-        anyhow::bail!(
+        return Err(bad_flag(format!(
             "invalid --fine-steps = {}: must be even and at least 2 (the straightness integral \
              uses Simpson's rule)",
             args.fine_steps
-        );
+        )));
     }
     if args.trajectories == 0 {
-        anyhow::bail!("invalid --trajectories = 0: draw at least one trajectory");
+        return Err(bad_flag("invalid --trajectories = 0: draw at least one trajectory"));
     }
     if !(args.target_w1.is_finite() && args.target_w1 > 0.0) {
-        anyhow::bail!("invalid --target-w1 = {}: must be a positive number", args.target_w1);
+        return Err(bad_flag(format!(
+            "invalid --target-w1 = {}: must be a positive number",
+            args.target_w1
+        )));
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 
 use super::args::{DatasetName, DemoArgs};
+use super::bad_flag;
 use super::steps::{add_metrics_row, metrics_table, train_on_mixture, write_losses, Trained};
 use super::{demo_ode, Ui};
 use flowmatching::data::mixture::GaussianMixture1d;
@@ -64,7 +65,7 @@ pub fn run(args: &DemoArgs, ui: &Ui) -> Result<()> {
     }
     let mixture = super::mixture(&args.mixture)?;
     if args.samples == 0 || args.ode_steps == 0 {
-        anyhow::bail!("invalid --samples/--ode-steps: both must be at least 1");
+        return Err(bad_flag("invalid --samples/--ode-steps: both must be at least 1"));
     }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create output directory {}", args.out.display()))?;

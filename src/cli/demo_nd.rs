@@ -9,10 +9,11 @@
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{Context as _, Result};
 use serde::Serialize;
 
 use super::args::DemoArgs;
+use super::bad_flag;
 use super::demo_plots::{self, Generated};
 use super::score::{self, Nll, Reference, Score, Scorer};
 use super::source::{Prepared, Source, Truth};
@@ -62,7 +63,7 @@ struct NdReport {
 /// Runs the demo on `args`' data and writes its files into `args.out`.
 pub fn run(args: &DemoArgs, ui: &Ui) -> Result<()> {
     if args.samples < 2 || args.ode_steps == 0 {
-        bail!("invalid --samples/--ode-steps: need at least 2 samples and 1 step");
+        return Err(bad_flag("invalid --samples/--ode-steps: need at least 2 samples and 1 step"));
     }
     super::train_config(&args.optim)?;
     std::fs::create_dir_all(&args.out)

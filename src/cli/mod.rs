@@ -16,7 +16,7 @@ mod steps;
 use std::io::Write as _;
 use std::path::Path;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use args::{Cli, Command, LrScheduleName, MixtureArgs, NetArgs, OptimArgs, SolverArgs};
@@ -54,6 +54,70 @@ pub fn debug(message: impl std::fmt::Display) {
     if DEBUG.load(std::sync::atomic::Ordering::Relaxed) {
         eprintln!("[debug] {message}");
     }
+}
+
+/// A flag whose value was parsed but cannot be used: reported like clap's own usage errors,
+/// with exit code 2.
+#[derive(Debug)]
+pub struct BadFlag(String);
+
+impl std::fmt::Display for BadFlag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadFlag {}
+
+/// A usage error with this message, which names the flag and says what is wrong.
+pub fn bad_flag(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(BadFlag(message.into()))
+}
+
+/// The error from checking `given`, the value of `flag`, as a usage error that names the flag
+/// and the value once: `invalid --flag = given: reason`, with the part of `given` at fault
+/// before the reason where the library's check names only a part of it.
+pub fn flag_error(
+    flag: &str,
+    given: impl std::fmt::Display,
+    error: impl Into<anyhow::Error>,
+) -> anyhow::Error {
+    let error = error.into();
+    let given = given.to_string();
+    match error.downcast_ref::<flowmatching::Error>() {
+        Some(flowmatching::Error::InvalidSetting { value, reason, .. }) => {
+            if value.trim_matches('`') == given {
+                bad_flag(format!("invalid {flag} = {given}: {reason}"))
+            } else {
+                bad_flag(format!("invalid {flag} = {given}: {value}: {reason}"))
+            }
+        }
+        _ => bad_flag(format!("invalid {flag} = {given}: {error:#}")),
+    }
+}
+
+/// A library setting error renamed after its flag (`rtol` -> `--rtol`, `max_steps` ->
+/// `--max-steps`), as a usage error; other errors pass through.
+pub fn setting_as_flag(e: flowmatching::Error) -> anyhow::Error {
+    match &e {
+        flowmatching::Error::InvalidSetting { name, value, .. } => {
+            let value = value.clone();
+            flag_error(&format!("--{}", name.replace('_', "-")), value, e)
+        }
+        _ => e.into(),
+    }
+}
+
+/// Whether an error is a usage error (exit code 2): a flag's value that cannot be used, from
+/// our checks or from the library's checks of a setting named by its flag.
+pub fn is_usage_error(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause.is::<BadFlag>()
+            || matches!(
+                cause.downcast_ref::<flowmatching::Error>(),
+                Some(flowmatching::Error::InvalidSetting { name, .. }) if name.starts_with("--")
+            )
+    })
 }
 
 /// Whether an error is a closed stdout pipe, which is not worth reporting.
@@ -98,8 +162,10 @@ impl Ui {
 
 /// The mixture given by `--weights`, `--means` and `--stds`.
 pub fn mixture(args: &MixtureArgs) -> Result<GaussianMixture1d> {
-    GaussianMixture1d::from_strs(&args.weights, &args.means, &args.stds)
-        .context("invalid mixture (--weights/--means/--stds)")
+    GaussianMixture1d::from_strs(&args.weights, &args.means, &args.stds).map_err(|e| match e {
+        flowmatching::Error::InvalidSetting { .. } => setting_as_flag(e),
+        other => bad_flag(format!("invalid mixture (--weights/--means/--stds): {other}")),
+    })
 }
 
 /// The network shape from the flags, for data of dimension `dim`.
@@ -111,7 +177,7 @@ pub fn net_config(args: &NetArgs, dim: usize) -> Result<NetConfig> {
         t_dim: args.t_dim,
         ..NetConfig::default()
     };
-    config.validate().context("invalid network shape (--hidden/--depth/--t-dim)")?;
+    config.validate().map_err(setting_as_flag)?;
     Ok(config)
 }
 
@@ -133,7 +199,7 @@ pub fn train_config(args: &OptimArgs) -> Result<TrainConfig> {
     };
     config.validate()?;
     if args.pool == 0 {
-        anyhow::bail!("invalid --pool = 0: the data pool needs at least one point");
+        return Err(bad_flag("invalid --pool = 0: the data pool needs at least one point"));
     }
     Ok(config)
 }

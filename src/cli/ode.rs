@@ -17,16 +17,16 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{bail, Result};
 
 use super::args::TrajectoryArgs;
 use super::args::{DivergenceName, EncodeArgs, LikelihoodArgs, ProbeName, SolverArgs};
+use super::{bad_flag, flag_error, setting_as_flag};
 use flowmatching::flow::Flow;
 use flowmatching::likelihood::{Divergence, LikelihoodOptions, LogLikelihood, Probe};
 use flowmatching::report::write_atomic;
 use flowmatching::rng::{stream, Stream};
 use flowmatching::solve::{Snapshot, Solution, SolveOptions, Solver, TimeGrid};
-use flowmatching::Error;
 
 /// Steps of a fixed-step solver when `--steps` is not given.
 pub const DEFAULT_STEPS: usize = 200;
@@ -40,7 +40,7 @@ const DEFAULT_RECORD_INTERVALS: usize = 20;
 /// name the flag.
 pub fn solve_options(args: &SolverArgs, default: Solver) -> Result<SolveOptions> {
     let mut solver = match &args.solver {
-        Some(name) => name.parse().context("invalid --solver")?,
+        Some(name) => name.parse().map_err(|e| flag_error("--solver", name, e))?,
         None => default,
     };
     if let Solver::Dopri5 { rtol, atol, max_steps } = &mut solver {
@@ -48,7 +48,7 @@ pub fn solve_options(args: &SolverArgs, default: Solver) -> Result<SolveOptions>
         *atol = args.atol.unwrap_or(*atol);
         *max_steps = args.max_steps.unwrap_or(*max_steps);
     }
-    solver.validate().map_err(flag_error)?;
+    solver.validate().map_err(setting_as_flag)?;
 
     if solver.is_adaptive() {
         if let Some(steps) = args.steps {
@@ -69,20 +69,9 @@ pub fn solve_options(args: &SolverArgs, default: Solver) -> Result<SolveOptions>
 
     let steps = args.steps.unwrap_or(DEFAULT_STEPS);
     if steps == 0 && !solver.is_adaptive() {
-        bail!("invalid --steps = 0: a fixed-step solver needs at least one step");
+        return Err(bad_flag("invalid --steps = 0: a fixed-step solver needs at least one step"));
     }
     Ok(SolveOptions::new(solver, steps))
-}
-
-/// Renames a library setting (`rtol`, `max_steps`) after its flag (`--rtol`, `--max-steps`).
-fn flag_error(e: Error) -> anyhow::Error {
-    match e {
-        Error::InvalidSetting { name, value, reason } => {
-            let flag = format!("--{}", name.replace('_', "-"));
-            anyhow::anyhow!("invalid {flag} = {value}: {reason}")
-        }
-        other => other.into(),
-    }
 }
 
 /// A warning on stderr, shown even with `--quiet` (which only hides progress).
@@ -126,7 +115,7 @@ pub fn record_times(args: &TrajectoryArgs, options: &SolveOptions) -> Result<Vec
         return Ok(Vec::new());
     }
     if args.trajectory_samples == 0 {
-        bail!("invalid --trajectory-samples = 0: write at least one trajectory");
+        return Err(bad_flag("invalid --trajectory-samples = 0: write at least one trajectory"));
     }
     if let Some(list) = &args.record_times {
         return parse_record_times(list);
@@ -137,10 +126,12 @@ pub fn record_times(args: &TrajectoryArgs, options: &SolveOptions) -> Result<Vec
     };
 
     let Some(steps) = uniform_steps(options) else {
-        bail!("--record-every needs a fixed-step solver: dopri5 has no grid (use --record-times)");
+        return Err(bad_flag(
+            "--record-every needs a fixed-step solver: dopri5 has no grid (use --record-times)",
+        ));
     };
     if every == 0 {
-        bail!("invalid --record-every = 0: record every K >= 1 steps");
+        return Err(bad_flag("invalid --record-every = 0: record every K >= 1 steps"));
     }
     let mut ks: Vec<usize> = (0..=steps).step_by(every).collect();
     if ks.last() != Some(&steps) {
@@ -162,17 +153,21 @@ fn parse_record_times(list: &str) -> Result<Vec<f64>> {
     let mut times = Vec::new();
     for (k, item) in list.split(',').enumerate() {
         let t: f64 = item.trim().parse().map_err(|_| {
-            anyhow::anyhow!(
+            bad_flag(format!(
                 "invalid --record-times {list}: entry {} '{item}' is not a number",
                 k + 1
-            )
+            ))
         })?;
         if !(0.0..=1.0).contains(&t) {
-            bail!("invalid --record-times {list}: {t} is outside [0, 1] (0 = noise, 1 = data)");
+            return Err(bad_flag(format!(
+                "invalid --record-times {list}: {t} is outside [0, 1] (0 = noise, 1 = data)"
+            )));
         }
         if let Some(&previous) = times.last() {
             if t <= previous {
-                bail!("invalid --record-times {list}: times must increase ({previous} then {t})");
+                return Err(bad_flag(format!(
+                    "invalid --record-times {list}: times must increase ({previous} then {t})"
+                )));
             }
         }
         times.push(t);
@@ -221,8 +216,8 @@ fn read_points(input: &Path, flow: &Flow) -> Result<Vec<f64>> {
 
 /// `flowmatching encode`: data points to their noise codes, from t = 1 back to t = 0.
 pub fn encode(args: &EncodeArgs) -> Result<()> {
-    let flow = Flow::load(&args.checkpoint)?;
     let options = solve_options(&args.solver, Solver::Heun)?;
+    let flow = Flow::load(&args.checkpoint)?;
     let x_1 = read_points(&args.input, &flow)?;
 
     let started = Instant::now();
@@ -258,7 +253,7 @@ fn divergence(args: &LikelihoodArgs) -> Result<Divergence> {
             Ok(Divergence::Exact)
         }
         DivergenceName::Hutchinson if args.probes == 0 => {
-            bail!("invalid --probes = 0: Hutchinson's estimate needs at least one probe")
+            Err(bad_flag("invalid --probes = 0: Hutchinson's estimate needs at least one probe"))
         }
         DivergenceName::Hutchinson => Ok(Divergence::Hutchinson { probes: args.probes, probe }),
     }
@@ -266,9 +261,9 @@ fn divergence(args: &LikelihoodArgs) -> Result<Divergence> {
 
 /// `flowmatching likelihood`: per-point log p_1(x) as CSV, and the mean negative log-likelihood.
 pub fn likelihood(args: &LikelihoodArgs) -> Result<()> {
-    let flow = Flow::load(&args.checkpoint)?;
     let solve = solve_options(&args.solver, Solver::dopri5())?;
     let divergence = divergence(args)?;
+    let flow = Flow::load(&args.checkpoint)?;
     let x_1 = read_points(&args.input, &flow)?;
 
     let options = LikelihoodOptions { solver: solve.solver, grid: solve.grid.clone(), divergence };

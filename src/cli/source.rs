@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _, Result};
 
 use super::args::{DataArgs, DatasetName, Header, MixtureArgs, Standardize};
+use super::bad_flag;
 use super::steps::TrainData;
 use super::{default_columns, Ui};
 use flowmatching::data::loader::{self, Dataset, HeaderMode, LoadOptions};
@@ -109,7 +110,8 @@ fn built_in(dataset: DatasetName, mixture: &MixtureArgs) -> Result<Source> {
 
 fn prepare_file(path: &Path, data: &DataArgs, seed: u64, ui: &Ui) -> Result<Prepared> {
     let dataset = read_data(path, data)?;
-    let (train, held_out) = split(&dataset, data.holdout, seed)?;
+    let (train, held_out) =
+        split(&dataset, data.holdout, seed).with_context(|| path.display().to_string())?;
     ui.status(format!(
         "{}: {} rows of {} columns ({}); {} for training, {} held out",
         path.display(),
@@ -164,17 +166,22 @@ fn drop_columns(dataset: &Dataset, names: &[String], path: &Path) -> Result<Data
         let by_index = name.parse::<usize>().ok().filter(|&j| j < dataset.d);
         match by_name.or(by_index) {
             Some(j) => dropped.push(j),
-            None => bail!(
-                "invalid --drop {name}: no such column in {}; available: {}",
-                path.display(),
-                dataset.columns.join(", ")
-            ),
+            None => {
+                return Err(bad_flag(format!(
+                    "invalid --drop {name}: no such column in {}; available: {}",
+                    path.display(),
+                    dataset.columns.join(", ")
+                )))
+            }
         }
     }
 
     let kept: Vec<usize> = (0..dataset.d).filter(|j| !dropped.contains(j)).collect();
     if kept.is_empty() {
-        bail!("invalid --drop: it leaves no column of {} to learn", path.display());
+        return Err(bad_flag(format!(
+            "invalid --drop: it leaves no column of {} to learn",
+            path.display()
+        )));
     }
     let columns = kept.iter().map(|&j| dataset.columns[j].clone()).collect();
     let values =
@@ -188,10 +195,18 @@ pub fn split(dataset: &Dataset, holdout: f64, seed: u64) -> Result<(Dataset, Opt
         return Ok((dataset.clone(), None));
     }
     if !(holdout > 0.0 && holdout < 1.0) {
-        bail!("invalid --holdout = {holdout}: must be 0 (no split) or between 0 and 1");
+        return Err(bad_flag(format!(
+            "invalid --holdout = {holdout}: must be 0 (no split) or between 0 and 1"
+        )));
     }
-    let (train, held_out) = loader::split(dataset, holdout, &mut stream(seed, Stream::Split))
-        .with_context(|| format!("invalid --holdout = {holdout}"))?;
+    if dataset.n < 2 {
+        bail!(
+            "the data has {} row: holding rows out for scoring (--holdout {holdout}) needs at \
+             least 2; pass --holdout 0 to train on every row",
+            dataset.n
+        );
+    }
+    let (train, held_out) = loader::split(dataset, holdout, &mut stream(seed, Stream::Split))?;
     Ok((train, Some(held_out)))
 }
 
@@ -237,11 +252,11 @@ impl Prepared {
     pub fn write_held_out(&self, path: &Path) -> Result<()> {
         match &self.truth {
             Truth::HeldOut(Some(rows)) => super::write_table(path, &self.columns, rows),
-            Truth::HeldOut(None) => bail!(
+            Truth::HeldOut(None) => Err(bad_flag(format!(
                 "nothing to write to {}: --holdout 0 keeps every row for training",
                 path.display()
-            ),
-            Truth::Target(_) => bail!("--held-out needs --data"),
+            ))),
+            Truth::Target(_) => Err(bad_flag("--held-out needs --data")),
         }
     }
 }

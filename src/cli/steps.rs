@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::args::{EvaluateArgs, NetArgs, OptimArgs, SampleArgs, TrainArgs, VelocityArgs};
 use super::source::Source;
+use super::{bad_flag, flag_error};
 use super::{default_columns, Ui};
 use flowmatching::data::mixture::GaussianMixture1d;
 use flowmatching::data::standardize::Standardizer;
@@ -79,7 +80,7 @@ pub fn train_pool(
 ) -> Result<Trained> {
     let d = data.standardizer.dim();
     let train_config = super::train_config(optim)?;
-    let path = PathSpec::parse(&optim.path).context("invalid --path")?;
+    let path = PathSpec::parse(&optim.path).map_err(|e| flag_error("--path", &optim.path, e))?;
     let net_config = super::net_config(net, d)?;
 
     let pool = DataPool::from_f64(d, &data.standardizer.forward(data.values)?)?;
@@ -149,21 +150,20 @@ pub fn write_losses(path: &std::path::Path, log: &TrainLog) -> Result<()> {
 
 /// `flowmatching sample`.
 pub fn sample(args: &SampleArgs, ui: &Ui) -> Result<()> {
-    let flow = Flow::load(&args.checkpoint)?;
     let options = super::solve_options(&args.solver)?;
     if args.samples == 0 {
-        anyhow::bail!("invalid --samples = 0: ask for at least one sample");
+        return Err(bad_flag("invalid --samples = 0: ask for at least one sample"));
     }
     let trajectory = &args.trajectory;
     if args.out.as_os_str() == "-" && trajectory.trajectory.as_deref() == Some("-".as_ref()) {
-        anyhow::bail!("--out and --trajectory cannot both be standard output (-)");
+        return Err(bad_flag("--out and --trajectory cannot both be standard output (-)"));
     }
     let record_times = super::ode::record_times(trajectory, &options)?;
     let options = options.with_record_times(record_times);
-
     if args.chunk == 0 {
-        anyhow::bail!("invalid --chunk = 0: integrate at least one row at a time");
+        return Err(bad_flag("invalid --chunk = 0: integrate at least one row at a time"));
     }
+    let flow = Flow::load(&args.checkpoint)?;
 
     let started = std::time::Instant::now();
     let bar = ui.progress(args.samples as u64, "sampling");

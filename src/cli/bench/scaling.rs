@@ -22,6 +22,7 @@ use rand_distr::{Distribution as _, StandardNormal};
 use super::machine::{self, Machine};
 use super::{flops, Ui};
 use crate::cli::args::BenchArgs;
+use crate::cli::{bad_flag, flag_error};
 use flowmatching::data::standardize::Standardizer;
 use flowmatching::flow::{Flow, FlowInfo};
 use flowmatching::model::{NetConfig, VelocityNet};
@@ -64,7 +65,9 @@ pub fn run(args: &BenchArgs, machine: &Machine, ui: &Ui) -> Result<()> {
     let widths = parse_list("--scaling-widths", &args.scaling_widths)?;
     let dims = parse_list("--scaling-dims", &args.scaling_dims)?;
     if args.chunk == 0 || args.scaling_ode_steps == 0 || args.scaling_train_steps == 0 {
-        anyhow::bail!("invalid --chunk/--scaling-ode-steps/--scaling-train-steps: must be >= 1");
+        return Err(bad_flag(
+            "invalid --chunk/--scaling-ode-steps/--scaling-train-steps: must be >= 1",
+        ));
     }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create output directory {}", args.out.display()))?;
@@ -95,9 +98,11 @@ fn parse_list(flag: &str, text: &str) -> Result<Vec<usize>> {
         .split(',')
         .map(|s| s.trim().parse::<usize>())
         .collect::<std::result::Result<_, _>>()
-        .with_context(|| format!("invalid {flag} = {text}: expected comma-separated counts"))?;
+        .map_err(|_| {
+            bad_flag(format!("invalid {flag} = {text}: expected comma-separated counts"))
+        })?;
     if values.is_empty() || values.contains(&0) {
-        anyhow::bail!("invalid {flag} = {text}: every value must be at least 1");
+        return Err(bad_flag(format!("invalid {flag} = {text}: every value must be at least 1")));
     }
     Ok(values)
 }
@@ -153,7 +158,8 @@ fn sweep_samples(args: &BenchArgs, counts: &[usize], ui: &Ui) -> Result<Vec<Samp
 }
 
 fn sweep_shapes(args: &BenchArgs, configs: &[NetConfig], ui: &Ui) -> Result<Vec<ShapeRow>> {
-    let path = PathSpec::parse(&args.optim.path).context("invalid --path")?;
+    let path =
+        PathSpec::parse(&args.optim.path).map_err(|e| flag_error("--path", &args.optim.path, e))?;
     let train_config = TrainConfig {
         steps: args.scaling_train_steps,
         batch: args.optim.batch,
