@@ -110,6 +110,18 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     write_atomic(path, text.as_bytes())
 }
 
+/// Formats a number with `digits` decimals where that reads well (0, or a magnitude from 1e-3
+/// up to 1e6), in scientific notation with `digits` decimals otherwise, so that an extreme value
+/// is never a line of hundreds of digits or a string of zeros.
+pub fn fmt_num(value: f64, digits: usize) -> String {
+    let magnitude = value.abs();
+    if value == 0.0 || (1e-3..1e6).contains(&magnitude) || !value.is_finite() {
+        format!("{value:.digits$}")
+    } else {
+        format!("{value:.digits$e}")
+    }
+}
+
 /// Formats a number with `digits` decimals, or `-` when it is absent.
 pub fn fmt_opt(value: Option<f64>, digits: usize) -> String {
     value.map_or_else(|| "-".to_string(), |v| format!("{v:.digits$}"))
@@ -118,6 +130,17 @@ pub fn fmt_opt(value: Option<f64>, digits: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_switch_to_an_exponent_outside_the_readable_range() {
+        assert_eq!(fmt_num(2.427512, 4), "2.4275");
+        assert_eq!(fmt_num(-0.0012345, 3), "-0.001");
+        assert_eq!(fmt_num(0.0, 2), "0.00");
+        assert_eq!(fmt_num(2.06269824593e59, 6), "2.062698e59");
+        assert_eq!(fmt_num(-1.5e-7, 2), "-1.50e-7");
+        assert_eq!(fmt_num(999_999.0, 1), "999999.0");
+        assert_eq!(fmt_num(1e6, 1), "1.0e6");
+    }
 
     fn sample() -> Table {
         let mut t = Table::new(["method", "W1"]);

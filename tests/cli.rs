@@ -121,6 +121,12 @@ fn train_sample_evaluate_velocity_chain() {
     assert_eq!(v.lines().next(), Some("v_x"));
     assert_eq!(v.lines().count(), 4);
     assert!(v.lines().skip(1).all(|l| l.parse::<f64>().is_ok_and(f64::is_finite)), "{v}");
+
+    // t runs from 0 (noise) to 1 (data); a time outside is refused with its row.
+    std::fs::write(&points, "x,t\n0.5,0.0\n-3,1e30\n").unwrap();
+    let out = run(&["velocity", "-c", &ckpt, "-i", points.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("p.csv: data row 2: t = 1e30"), "{}", stderr(&out));
 }
 
 #[test]

@@ -212,7 +212,7 @@ fn digits_pixels_only_with_constant_pixels_kept_constant() {
     let out = ok(&["sample", "-c", &ckpt, "-n", "5", "--steps", "2"]);
     let text = stdout(&out);
     assert_eq!(text.lines().next(), Some("pixel_3_3,pixel_0_0"));
-    assert!(text.lines().skip(1).all(|l| l.ends_with(",0")), "{text}");
+    assert!(text.lines().skip(1).all(|l| l.ends_with(",0.0")), "{text}");
 
     let message = usage_error(&["train", "--data", &digits, "--columns", "pixel_9_9"]);
     assert!(message.contains("pixel_9_9") && message.contains("digits.csv"), "{message}");

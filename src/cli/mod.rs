@@ -220,13 +220,9 @@ pub fn write_table(path: &Path, header: &[String], values: &[f64]) -> Result<()>
     if path.as_os_str() != "-" {
         return Ok(loader::write_csv(path, header, values)?);
     }
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    writeln!(out, "{}", header.join(","))?;
-    for row in values.chunks(header.len().max(1)) {
-        let cells: Vec<String> = row.iter().map(|v| v.to_string()).collect();
-        writeln!(out, "{}", cells.join(","))?;
-    }
+    let bytes = loader::csv_bytes(Path::new("standard output"), header, values)?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(&bytes)?;
     out.flush()?;
     Ok(())
 }

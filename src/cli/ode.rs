@@ -24,7 +24,7 @@ use super::args::{DivergenceName, EncodeArgs, LikelihoodArgs, ProbeName, SolverA
 use super::{bad_flag, flag_error, setting_as_flag};
 use flowmatching::flow::Flow;
 use flowmatching::likelihood::{Divergence, LikelihoodOptions, LogLikelihood, Probe};
-use flowmatching::report::write_atomic;
+use flowmatching::report::{fmt_num, write_atomic};
 use flowmatching::rng::{stream, Stream};
 use flowmatching::solve::{Snapshot, Solution, SolveOptions, Solver, TimeGrid};
 
@@ -280,8 +280,9 @@ pub fn likelihood(args: &LikelihoodArgs) -> Result<()> {
     summary(
         &args.out,
         format!(
-            "mean NLL {nll:.6} nats (+- {standard_error:.6}) over {} points; {estimate}; {}; \
-             {} JVPs; {:.2} s",
+            "mean NLL {} nats (+- {}) over {} points; {estimate}; {}; {} JVPs; {:.2} s",
+            fmt_num(nll, 6),
+            fmt_num(standard_error, 6),
             result.log_p_1.len(),
             cost(&options.solver, result.steps, result.rejected, result.nfe),
             result.jvps,

@@ -277,6 +277,16 @@ pub fn velocity(args: &VelocityArgs) -> Result<()> {
     let mut t = Vec::with_capacity(table.n);
     for i in 0..table.n {
         let row = table.row(i);
+        if !(0.0..=1.0).contains(&row[d]) {
+            anyhow::bail!(
+                "{}: data row {}: t = {:?} (column '{}') is outside [0, 1], where the flow is \
+                 defined (0 = noise, 1 = data)",
+                args.input.display(),
+                i + 1,
+                row[d],
+                table.columns[d]
+            );
+        }
         x.extend_from_slice(&row[..d]);
         t.push(row[d]);
     }

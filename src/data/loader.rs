@@ -240,6 +240,14 @@ pub fn split(
 /// renamed over `path`, so `path` is never left half-written. Values are written in Rust's
 /// shortest round-trip form; a non-finite value is an error and nothing is written.
 pub fn write_csv<S: AsRef<str>>(path: &Path, header: &[S], values: &[f64]) -> Result<()> {
+    let bytes = csv_bytes(path, header, values)?;
+    crate::atomic::write(path, &bytes).map_err(|e| Error::io(path, e))
+}
+
+/// The CSV text of a header and row-major values, as [`write_csv`] writes it (each value in
+/// its shortest round-trip form, with an exponent for very large or small magnitudes). The
+/// same checks as [`write_csv`]; errors name `path`.
+pub fn csv_bytes<S: AsRef<str>>(path: &Path, header: &[S], values: &[f64]) -> Result<Vec<u8>> {
     let d = header.len();
     if d == 0 || values.len() % d != 0 {
         return Err(Error::DimensionMismatch {
@@ -259,12 +267,6 @@ pub fn write_csv<S: AsRef<str>>(path: &Path, header: &[S], values: &[f64]) -> Re
         });
     }
 
-    let bytes = csv_bytes(path, header, values)?;
-    crate::atomic::write(path, &bytes).map_err(|e| Error::io(path, e))
-}
-
-/// The CSV text of a header and row-major values; errors name `path`.
-fn csv_bytes<S: AsRef<str>>(path: &Path, header: &[S], values: &[f64]) -> Result<Vec<u8>> {
     let csv_error = |e: csv::Error| Error::io(path, std::io::Error::other(e));
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(header.iter().map(|h| h.as_ref())).map_err(csv_error)?;
@@ -282,6 +284,17 @@ mod tests {
     fn grid(n: usize, d: usize) -> Dataset {
         let values = (0..n * d).map(|k| k as f64).collect();
         Dataset::new(default_column_names(d), values).unwrap()
+    }
+
+    #[test]
+    fn csv_values_round_trip_and_extreme_ones_get_an_exponent() {
+        let values = [1.0, -0.25, 1e308, -2.5e-300, 0.1 + 0.2, 123456.5];
+        let text = String::from_utf8(csv_bytes(Path::new("x.csv"), &["a", "b"], &values).unwrap())
+            .unwrap();
+        assert_eq!(text, "a,b\n1.0,-0.25\n1e308,-2.5e-300\n0.30000000000000004,123456.5\n");
+        let parsed: Vec<f64> =
+            text.lines().skip(1).flat_map(|l| l.split(',')).map(|v| v.parse().unwrap()).collect();
+        assert_eq!(parsed, values);
     }
 
     #[test]
