@@ -80,6 +80,18 @@ fn demo_writes_every_output() {
     let samples = std::fs::read_to_string(dir.path("samples.csv")).unwrap();
     assert_eq!(samples.lines().next(), Some("euler,heun,rk4,dopri5"));
     assert_eq!(samples.lines().count(), 501);
+
+    // The loss log: whole step numbers, the loss of the last step.
+    let losses = std::fs::read_to_string(dir.path("losses.csv")).unwrap();
+    let last_loss = metrics["losses"][0][1].as_f64().unwrap();
+    assert_eq!(losses, format!("step,loss\n{},{last_loss:?}\n", metrics["losses"][0][0]));
+
+    // --out names a directory: an existing file there is refused and left alone.
+    let file = dir.path("samples.csv");
+    let out = run(&["demo", "--out", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("samples.csv: it is a file"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), samples);
 }
 
 fn train_tiny(dir: &TempDir) -> String {

@@ -189,8 +189,7 @@ struct NetworkSpec {
 pub fn run(args: &CompareArgs, ui: &Ui) -> Result<()> {
     let plan = plan(args)?;
     let mixture = super::mixture(&args.mixture)?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create output directory {}", args.out.display()))?;
+    super::create_out_dir(&args.out)?;
 
     let mut results = Vec::with_capacity(plan.paths.len());
     let mut artifacts = Vec::with_capacity(plan.paths.len());

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use serde::Serialize;
 
 use super::args::{DatasetName, DemoArgs};
@@ -67,8 +67,7 @@ pub fn run(args: &DemoArgs, ui: &Ui) -> Result<()> {
     if args.samples == 0 || args.ode_steps == 0 {
         return Err(bad_flag("invalid --samples/--ode-steps: both must be at least 1"));
     }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create output directory {}", args.out.display()))?;
+    super::create_out_dir(&args.out)?;
 
     let trained = train_on_mixture(&mixture, &args.net, &args.optim, args.seed, ui)?;
     ui.status(format!("trained {} steps in {:.2} s", args.optim.train_steps, trained.log.seconds));

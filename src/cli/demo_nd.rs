@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use serde::Serialize;
 
 use super::args::DemoArgs;
@@ -66,8 +66,7 @@ pub fn run(args: &DemoArgs, ui: &Ui) -> Result<()> {
         return Err(bad_flag("invalid --samples/--ode-steps: need at least 2 samples and 1 step"));
     }
     super::train_config(&args.optim)?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create output directory {}", args.out.display()))?;
+    super::create_out_dir(&args.out)?;
 
     let source = Source::new(args.dataset, &args.data, &args.mixture)?;
     let data = source.prepare(&args.data, args.optim.pool, args.seed, ui)?;

@@ -120,6 +120,19 @@ pub fn is_usage_error(e: &anyhow::Error) -> bool {
     })
 }
 
+/// Creates the output directory of `--out` (and its parents) unless it exists; an existing
+/// file there is a usage error.
+pub fn create_out_dir(out: &Path) -> Result<()> {
+    if out.exists() && !out.is_dir() {
+        return Err(bad_flag(format!(
+            "invalid --out {}: it is a file, and --out names the directory for the outputs",
+            out.display()
+        )));
+    }
+    std::fs::create_dir_all(out)
+        .map_err(|e| anyhow::anyhow!("cannot create output directory {}: {e}", out.display()))
+}
+
 /// Whether an error is a closed stdout pipe, which is not worth reporting.
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|cause| {

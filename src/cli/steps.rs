@@ -144,8 +144,11 @@ pub fn train(args: &TrainArgs, ui: &Ui) -> Result<()> {
 
 /// Writes `step,loss` rows.
 pub fn write_losses(path: &std::path::Path, log: &TrainLog) -> Result<()> {
-    let values: Vec<f64> = log.losses.iter().flat_map(|&(s, l)| [s as f64, l]).collect();
-    super::write_table(path, &["step".to_string(), "loss".to_string()], &values)
+    let mut text = String::from("step,loss\n");
+    for (step, loss) in &log.losses {
+        text.push_str(&format!("{step},{loss:?}\n"));
+    }
+    Ok(flowmatching::report::write_atomic(path, text.as_bytes())?)
 }
 
 /// `flowmatching sample`.

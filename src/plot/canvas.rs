@@ -96,6 +96,35 @@ fn ensure_font(path: &Path) -> Result<()> {
     }
 }
 
+/// The label of a tick on a linear axis: whole numbers without a decimal point (`400`, not
+/// `400.0`), others with the decimals they need (up to six; the float noise of tick arithmetic
+/// is rounded off), and a short exponent form below 1e-6 or from 1e6 up.
+pub(crate) fn tick_label(value: &f64) -> String {
+    let v = *value;
+    let magnitude = v.abs();
+    if magnitude != 0.0 && !(1e-6..1e6).contains(&magnitude) {
+        let exponent = magnitude.log10().floor();
+        let mantissa = v / 10f64.powf(exponent);
+        return format!("{}e{}", trimmed(format!("{mantissa:.3}")), exponent as i32);
+    }
+    trimmed(format!("{v:.6}"))
+}
+
+/// A fixed-point number without trailing zeros, its point dropped when nothing follows, and
+/// `-0` written as `0`.
+fn trimmed(fixed: String) -> String {
+    let text = if fixed.contains('.') {
+        fixed.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        fixed
+    };
+    if text == "-0" {
+        "0".to_string()
+    } else {
+        text
+    }
+}
+
 /// An [`Error::Plot`] for `path`.
 pub(crate) fn plot_error(path: &Path, message: impl ToString) -> Error {
     Error::Plot { path: path.to_path_buf(), message: message.to_string() }
@@ -152,6 +181,21 @@ fn into_io(e: png::EncodingError) -> std::io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ticks_read_as_written_numbers() {
+        let label = |v: f64| tick_label(&v);
+        assert_eq!(label(400.0), "400");
+        assert_eq!(label(-10.0), "-10");
+        assert_eq!(label(0.0), "0");
+        assert_eq!(label(-0.0), "0");
+        assert_eq!(label(2.5), "2.5");
+        assert_eq!(label(0.1 + 0.2), "0.3");
+        assert_eq!(label(0.0125), "0.0125");
+        assert_eq!(label(-0.000_25), "-0.00025");
+        assert_eq!(label(2_500_000.0), "2.5e6");
+        assert_eq!(label(3e-9), "3e-9");
+    }
 
     #[test]
     fn viridis_hits_its_anchors_and_clamps() {

@@ -10,7 +10,8 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::canvas::{render, set_colour, text, DrawResult, LABEL_SIZE, TICK_SIZE, TITLE_SIZE};
+use super::canvas::{render, set_colour, text, tick_label, DrawResult};
+use super::canvas::{LABEL_SIZE, TICK_SIZE, TITLE_SIZE};
 use super::hist::{density_histogram, step_outline};
 use super::layout::{draw_legend, extent, padded, titled, Chart, Entry, Swatch};
 use super::panels::dot_opacity;
@@ -124,8 +125,10 @@ fn cell_chart<'a, 'b>(
     mesh.label_style(text(TICK_SIZE - 2.0))
         .axis_desc_style(text(LABEL_SIZE - 2.0))
         .light_line_style(WHITE.mix(0.0))
-        .x_labels(5)
-        .y_labels(5);
+        .x_labels(4)
+        .y_labels(5)
+        .x_label_formatter(&tick_label)
+        .y_label_formatter(&tick_label);
     if r == k - 1 {
         mesh.x_desc(format!("x{}", c + 1));
     }

@@ -5,7 +5,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::canvas::{text, Area, DrawResult, LABEL_SIZE, TICK_SIZE};
+use super::canvas::{text, tick_label, Area, DrawResult, LABEL_SIZE, TICK_SIZE};
 use super::Region;
 
 /// A chart with linear f64 axes on the in-memory bitmap.
@@ -76,7 +76,9 @@ pub(crate) fn draw_legend(area: &Area, entries: &[Entry], top: i32) -> DrawResul
     Ok(())
 }
 
-/// Draws `title` centred at the top of `area` (nothing when empty) and returns the rest.
+/// Draws `title` centred at the top of `area` (nothing when empty) and returns the rest. A
+/// title wider than the area is set in a smaller font, down to two thirds of `size`, so that
+/// it stays inside the image.
 pub(crate) fn titled<'b>(
     area: &Area<'b>,
     title: &str,
@@ -85,7 +87,86 @@ pub(crate) fn titled<'b>(
     if title.is_empty() {
         return Ok(area.clone());
     }
+    let room = f64::from(area.dim_in_pixel().0) - 2.0 * f64::from(PAD);
+    let width = f64::from(area.estimate_text_size(title, &text(size))?.0);
+    let size = if width > room { (size * room / width).max(size * 2.0 / 3.0) } else { size };
     Ok(area.titled(title, text(size))?)
+}
+
+/// The parts of the polyline `points` inside `region`: every segment is cut where it crosses
+/// the region's edge (Liang-Barsky), and a new part starts where the line comes back in.
+pub(crate) fn clip_polyline(
+    points: impl IntoIterator<Item = (f64, f64)>,
+    region: &Region,
+) -> Vec<Vec<(f64, f64)>> {
+    let mut parts: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut current: Vec<(f64, f64)> = Vec::new();
+    let mut previous: Option<(f64, f64)> = None;
+    for p in points {
+        if let Some(q) = previous {
+            match clip_segment(q, p, region) {
+                Some((a, b)) => {
+                    if current.last() != Some(&a) {
+                        if current.len() > 1 {
+                            parts.push(std::mem::take(&mut current));
+                        }
+                        current = vec![a];
+                    }
+                    current.push(b);
+                }
+                None => {
+                    if current.len() > 1 {
+                        parts.push(std::mem::take(&mut current));
+                    }
+                    current.clear();
+                }
+            }
+        }
+        previous = Some(p);
+    }
+    if current.len() > 1 {
+        parts.push(current);
+    }
+    parts
+}
+
+/// The part of the segment from `a` to `b` inside `region`, if any.
+fn clip_segment(a: (f64, f64), b: (f64, f64), region: &Region) -> Option<((f64, f64), (f64, f64))> {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let (mut t0, mut t1) = (0.0_f64, 1.0_f64);
+    let edges = [
+        (-dx, a.0 - region.x.0),
+        (dx, region.x.1 - a.0),
+        (-dy, a.1 - region.y.0),
+        (dy, region.y.1 - a.1),
+    ];
+    for (p, q) in edges {
+        if p == 0.0 {
+            if q < 0.0 {
+                return None;
+            }
+        } else {
+            let r = q / p;
+            if p < 0.0 {
+                t0 = t0.max(r);
+            } else {
+                t1 = t1.min(r);
+            }
+        }
+    }
+    if t0 > t1 {
+        return None;
+    }
+    let at = |t: f64| {
+        if t == 0.0 {
+            a
+        } else if t == 1.0 {
+            b
+        } else {
+            (a.0 + t * dx, a.1 + t * dy)
+        }
+    };
+    Some((at(t0), at(t1)))
 }
 
 /// `(lo, hi)` widened by `fraction` of its span on each side; a single point gets +-1.
@@ -153,7 +234,9 @@ pub(crate) fn draw_mesh(chart: &mut Chart, x_desc: &str, y_desc: &str) -> DrawRe
     let mut mesh = chart.configure_mesh();
     mesh.label_style(text(TICK_SIZE))
         .axis_desc_style(text(LABEL_SIZE))
-        .light_line_style(WHITE.mix(0.0));
+        .light_line_style(WHITE.mix(0.0))
+        .x_label_formatter(&tick_label)
+        .y_label_formatter(&tick_label);
     if !x_desc.is_empty() {
         mesh.x_desc(x_desc);
     }
@@ -172,6 +255,25 @@ mod tests {
     fn padding_widens_both_sides_and_handles_a_single_point() {
         assert_eq!(padded((0.0, 10.0), 0.1), (-1.0, 11.0));
         assert_eq!(padded((3.0, 3.0), 0.1), (2.0, 4.0));
+    }
+
+    #[test]
+    fn polylines_are_cut_at_the_region_edge_and_resume_inside() {
+        let region = Region { x: (0.0, 10.0), y: (0.0, 10.0) };
+        // In, out through x = 10, back in, then along inside.
+        let line = [(5.0, 5.0), (15.0, 5.0), (15.0, 8.0), (5.0, 8.0), (5.0, 9.0)];
+        let parts = clip_polyline(line, &region);
+        assert_eq!(
+            parts,
+            vec![vec![(5.0, 5.0), (10.0, 5.0)], vec![(10.0, 8.0), (5.0, 8.0), (5.0, 9.0)]]
+        );
+        // A segment crossing the whole region diagonally keeps only its middle.
+        let parts = clip_polyline([(-5.0, -5.0), (15.0, 15.0)], &region);
+        assert_eq!(parts, vec![vec![(0.0, 0.0), (10.0, 10.0)]]);
+        // Entirely outside: nothing; entirely inside: unchanged.
+        assert!(clip_polyline([(11.0, 1.0), (12.0, 2.0)], &region).is_empty());
+        let inside = vec![(1.0, 1.0), (2.0, 3.0), (4.0, 4.0)];
+        assert_eq!(clip_polyline(inside.clone(), &region), vec![inside]);
     }
 
     #[test]

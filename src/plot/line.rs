@@ -8,7 +8,7 @@ use plotters::coord::ranged1d::{AsRangedCoord, KeyPointHint, NoDefaultFormatting
 use plotters::prelude::*;
 
 use super::canvas::{render, set_colour, text, Area, DrawResult, CHART_SIZE, LABEL_SIZE};
-use super::canvas::{TICK_SIZE, TITLE_SIZE};
+use super::canvas::{tick_label, TICK_SIZE, TITLE_SIZE};
 use super::layout::{draw_legend, extent, padded, split_for_legend, Entry, Swatch, FULL};
 use super::{check, Labels};
 use crate::{Error, Result};
@@ -216,6 +216,12 @@ where
 
     let mut mesh = chart.configure_mesh();
     mesh.label_style(text(TICK_SIZE)).axis_desc_style(text(LABEL_SIZE));
+    if !axes.log_x {
+        mesh.x_label_formatter(&tick_label);
+    }
+    if !axes.log_y {
+        mesh.y_label_formatter(&tick_label);
+    }
     mesh.light_line_style(WHITE.mix(0.0)).x_desc(labels.x).y_desc(labels.y).draw()?;
 
     for (i, s) in series.iter().enumerate() {

@@ -7,7 +7,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use super::canvas::{render, set_colour, LABEL_SIZE, TITLE_SIZE};
-use super::layout::{draw_mesh, linear_chart, region_of, titled};
+use super::layout::{clip_polyline, draw_mesh, linear_chart, region_of, titled};
 use super::panels::{contains, figure_size, PANEL_MARGINS};
 use super::{check, Region};
 use crate::Result;
@@ -67,7 +67,9 @@ pub fn paths_2d(
             let line = set_colour(j).mix(opacity(n)).stroke_width(1);
             for i in 0..n {
                 let path_i = (0..panel.t.len()).map(|k| point(k, i));
-                chart.draw_series(LineSeries::new(path_i, line))?;
+                for part in clip_polyline(path_i, &region) {
+                    chart.draw_series(LineSeries::new(part, line))?;
+                }
             }
 
             let last = panel.t.len() - 1;

@@ -16,7 +16,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use rand_distr::{Distribution as _, StandardNormal};
 
 use super::machine::{self, Machine};
@@ -69,8 +69,7 @@ pub fn run(args: &BenchArgs, machine: &Machine, ui: &Ui) -> Result<()> {
             "invalid --chunk/--scaling-ode-steps/--scaling-train-steps: must be >= 1",
         ));
     }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create output directory {}", args.out.display()))?;
+    crate::cli::create_out_dir(&args.out)?;
     if !machine::reset_peak_rss() {
         ui.status("note: cannot reset the peak RSS (/proc/self/clear_refs); peaks accumulate");
     }
