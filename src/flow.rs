@@ -262,12 +262,24 @@ impl Flow {
 
     /// log p_1(x) in data units for each row of `x_1`, by the instantaneous change of variables
     /// (see [`crate::likelihood`]).
+    ///
+    /// Errors with [`Error::InvalidSetting`] when the training data had a constant column: the
+    /// flow keeps such a column at its value, a point mass, which has no density.
     pub fn log_likelihood(
         &self,
         x_1: &[f64],
         options: &LikelihoodOptions,
         rng: &mut Rng,
     ) -> Result<LogLikelihood> {
+        let constant = self.standardizer.constant_columns();
+        if !constant.is_empty() {
+            return Err(Error::setting(
+                "columns of the flow's data",
+                format!("{constant:?} (0-based)"),
+                "constant in the training data: the flow is a point mass in them, which has no \
+                 density",
+            ));
+        }
         let z_1 = self.standardizer.forward(x_1)?;
         let mut result = log_likelihood(&mut self.field(), &z_1, options, rng)?;
         for log_p in &mut result.log_p_1 {

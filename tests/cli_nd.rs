@@ -218,6 +218,70 @@ fn digits_pixels_only_with_constant_pixels_kept_constant() {
     assert!(message.contains("pixel_9_9") && message.contains("digits.csv"), "{message}");
     let message = usage_error(&["train", "--data", &digits, "--drop", "colour"]);
     assert!(message.contains("colour") && message.contains("digits.csv"), "{message}");
+
+    // Constant pixels are a point mass: the likelihood says so instead of a number.
+    let message = fails(&["likelihood", "-c", &ckpt, "-i", &samples]);
+    assert!(message.contains("constant columns (pixel_0_0)"), "{message}");
+}
+
+/// Input files are read by their header's names when they have them (another order, extra
+/// columns), by position when they have no header: the same points give the same numbers.
+#[test]
+fn columns_are_matched_by_name_and_extra_ones_left_out() {
+    let dir = TempDir::new("names");
+    let data = dir.write(
+        "abc.csv",
+        &(0..200)
+            .map(|i| {
+                let u = i as f64 / 200.0;
+                format!("{},{},{}\n", u, (7.0 * u).sin(), u * u - 0.5)
+            })
+            .fold("a,b,c\n".to_string(), |text, row| text + &row),
+    );
+    let ckpt = train(&dir, &["--data", &data, "--holdout", "0"]);
+    let rows = ["0.1,0.6,-0.49", "0.5,-0.35,-0.25", "0.9,0.06,0.31"];
+    let as_header = |header: &str, order: [usize; 3], extra: bool| {
+        let mut text = format!("{header}\n");
+        for row in rows {
+            let v: Vec<&str> = row.split(',').collect();
+            let mut cells: Vec<&str> = order.iter().map(|&j| v[j]).collect();
+            if extra {
+                cells.push("7");
+            }
+            text += &(cells.join(",") + "\n");
+        }
+        text
+    };
+    let likelihood = |file: &str| {
+        let out = ok(&["likelihood", "-c", &ckpt, "-i", file, "--solver", "rk4", "--steps", "8"]);
+        (stdout(&out), stderr(&out))
+    };
+    let (reference, _) =
+        likelihood(&dir.write("abc_in.csv", &as_header("a,b,c", [0, 1, 2], false)));
+    let (reordered, _) = likelihood(&dir.write("cab.csv", &as_header("c,a,b", [2, 0, 1], false)));
+    assert_eq!(reordered, reference, "c,a,b read by name");
+    let (extra, _) =
+        likelihood(&dir.write("extra.csv", &as_header("a,b,c,label", [0, 1, 2], true)));
+    assert_eq!(extra, reference, "the label column is left out");
+    let no_header = as_header("", [0, 1, 2], false);
+    let (plain, warning) = likelihood(&dir.write("plain.csv", no_header.trim_start()));
+    assert_eq!(plain, reference, "no header: by position");
+    assert!(!warning.contains("warning"), "{warning}");
+    let (renamed, warning) =
+        likelihood(&dir.write("pqr.csv", &as_header("p,q,r", [0, 1, 2], false)));
+    assert_eq!(renamed, reference);
+    assert!(warning.contains("columns p,q,r are not a,b,c"), "{warning}");
+
+    // evaluate lines the samples up with the reference's columns by name too.
+    let samples = dir.arg("s.csv");
+    ok(&["sample", "-c", &ckpt, "-n", "50", "--steps", "4", "-o", &samples]);
+    let energy = |reference: &str| {
+        let json_path = dir.arg("e.json");
+        ok(&["evaluate", "-s", &samples, "--reference", reference, "--json", &json_path]);
+        json(&json_path)["samples"]["metrics"]["energy_v"].as_f64().unwrap()
+    };
+    let abc = energy(&dir.arg("abc_in.csv"));
+    assert_eq!(energy(&dir.arg("cab.csv")), abc);
 }
 
 #[test]

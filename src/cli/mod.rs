@@ -240,6 +240,51 @@ pub fn write_table(path: &Path, header: &[String], values: &[f64]) -> Result<()>
     Ok(())
 }
 
+/// The values of `table` (read from `input`) in the columns `wanted`, row-major, in `wanted`'s
+/// order; `None` when the file has neither those columns nor their number.
+///
+/// A file whose header names every wanted column is read by name, and its other columns (a
+/// label, say) are left out. Otherwise a file with exactly `wanted.len()` columns is read by
+/// position: silently when it has no header, with a warning when its header names other
+/// columns.
+pub fn values_in_columns(
+    table: &loader::Dataset,
+    wanted: &[String],
+    input: &Path,
+) -> Option<Vec<f64>> {
+    if table.columns == wanted {
+        return Some(table.values.clone());
+    }
+    let by_name: Option<Vec<usize>> =
+        wanted.iter().map(|w| table.columns.iter().position(|c| c == w)).collect();
+    if let Some(index) = by_name {
+        let rows = table.values.chunks_exact(table.d);
+        return Some(rows.flat_map(|row| index.iter().map(move |&j| row[j])).collect());
+    }
+    if table.d != wanted.len() {
+        return None;
+    }
+    if table.columns != loader::default_column_names(table.d) {
+        ode::warn(format!(
+            "{}: columns {} are not {}; reading them by position",
+            input.display(),
+            table.columns.join(","),
+            wanted.join(",")
+        ));
+    }
+    Some(table.values.clone())
+}
+
+/// The column names a checkpoint's data had (generated ones when it does not say).
+pub fn flow_columns(flow: &flowmatching::flow::Flow) -> Vec<String> {
+    let columns = &flow.info().columns;
+    if columns.len() == flow.dim() {
+        columns.clone()
+    } else {
+        loader::default_column_names(flow.dim())
+    }
+}
+
 /// Column names `x` (1D) or `x1, x2, ...`.
 pub fn default_columns(d: usize) -> Vec<String> {
     if d == 1 {

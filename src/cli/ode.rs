@@ -203,15 +203,19 @@ pub fn write_trajectory(
 /// Reads the points of `input` and checks that they have the checkpoint's dimension.
 fn read_points(input: &Path, flow: &Flow) -> Result<Vec<f64>> {
     let table = super::read_table(input)?;
-    if table.d != flow.dim() {
-        bail!(
-            "{}: {} columns, but the checkpoint's data has d = {} (one column per coordinate)",
+    let wanted = super::flow_columns(flow);
+    match super::values_in_columns(&table, &wanted, input) {
+        Some(values) => Ok(values),
+        None => bail!(
+            "{}: {} columns ({}), but the checkpoint's data has d = {} ({}): give one column \
+             per coordinate, or a header that names them",
             input.display(),
             table.d,
-            flow.dim()
-        );
+            table.columns.join(","),
+            flow.dim(),
+            wanted.join(",")
+        ),
     }
-    Ok(table.values)
 }
 
 /// `flowmatching encode`: data points to their noise codes, from t = 1 back to t = 0.
@@ -264,6 +268,17 @@ pub fn likelihood(args: &LikelihoodArgs) -> Result<()> {
     let solve = solve_options(&args.solver, Solver::dopri5())?;
     let divergence = divergence(args)?;
     let flow = Flow::load(&args.checkpoint)?;
+    let constant = flow.standardizer().constant_columns();
+    if !constant.is_empty() {
+        let columns = super::flow_columns(&flow);
+        let names: Vec<&str> = constant.iter().map(|&j| columns[j].as_str()).collect();
+        bail!(
+            "checkpoint {}: no likelihood, since the training data had constant columns ({}): \
+             the flow keeps them at their one value, a point mass, which has no density",
+            args.checkpoint.display(),
+            names.join(", ")
+        );
+    }
     let x_1 = read_points(&args.input, &flow)?;
 
     let options = LikelihoodOptions { solver: solve.solver, grid: solve.grid.clone(), divergence };

@@ -298,17 +298,19 @@ pub fn evaluate(args: &EvaluateArgs, ui: &Ui) -> Result<()> {
         Some(path) => reference_file(path, args)?,
         None => truth_of_flags(args, ui)?,
     };
-    if samples.d != scorer.d {
+    let Some(values) = super::values_in_columns(&samples, &columns, &args.samples) else {
         bail!(
-            "dimension mismatch: the samples {} have {} columns, but {} has d = {}",
+            "dimension mismatch: the samples {} have {} columns ({}), but {} has d = {} ({})",
             args.samples.display(),
             samples.d,
+            samples.columns.join(","),
             what,
-            scorer.d
+            scorer.d,
+            columns.join(",")
         );
-    }
+    };
 
-    let score = scorer.score(&args.samples.display().to_string(), &samples.values)?;
+    let score = scorer.score(&args.samples.display().to_string(), &values)?;
     let floor = scorer.floor()?;
     let scores: Vec<Score> = std::iter::once(score.clone()).chain(floor.clone()).collect();
     println!("against {}:", scorer.reference().label);

@@ -265,29 +265,30 @@ pub fn velocity(args: &VelocityArgs) -> Result<()> {
     let flow = Flow::load(&args.checkpoint)?;
     let d = flow.dim();
     let table = super::read_table(&args.input)?;
-    if table.d != d + 1 {
-        let row = if d == 1 { "(x, t)".to_string() } else { format!("(x_1, ..., x_{d}, t)") };
+    let columns = super::flow_columns(&flow);
+    let wanted: Vec<String> = columns.iter().cloned().chain(["t".to_string()]).collect();
+    let Some(values) = super::values_in_columns(&table, &wanted, &args.input) else {
         anyhow::bail!(
             "dimension mismatch: {} has {} columns, but checkpoint {} was trained on d = {d}: \
-             rows must be {row}",
+             rows must be ({}), {} columns",
             args.input.display(),
             table.d,
-            args.checkpoint.display()
+            args.checkpoint.display(),
+            wanted.join(", "),
+            d + 1
         );
-    }
+    };
 
     let mut x = Vec::with_capacity(table.n * d);
     let mut t = Vec::with_capacity(table.n);
-    for i in 0..table.n {
-        let row = table.row(i);
+    for (i, row) in values.chunks_exact(d + 1).enumerate() {
         if !(0.0..=1.0).contains(&row[d]) {
             anyhow::bail!(
-                "{}: data row {}: t = {:?} (column '{}') is outside [0, 1], where the flow is \
-                 defined (0 = noise, 1 = data)",
+                "{}: data row {}: t = {:?} is outside [0, 1], where the flow is defined (0 = \
+                 noise, 1 = data)",
                 args.input.display(),
                 i + 1,
-                row[d],
-                table.columns[d]
+                row[d]
             );
         }
         x.extend_from_slice(&row[..d]);
@@ -295,6 +296,6 @@ pub fn velocity(args: &VelocityArgs) -> Result<()> {
     }
     let v = flow.velocity(&x, &t)?;
 
-    let header: Vec<String> = default_columns(d).iter().map(|c| format!("v_{c}")).collect();
+    let header: Vec<String> = columns.iter().map(|c| format!("v_{c}")).collect();
     super::write_table(&args.out, &header, &v)
 }

@@ -138,7 +138,7 @@ fn open(path: &Path) -> Result<std::io::BufReader<File>> {
 }
 
 /// Generated names `x0, x1, ...` for columns of a file without a header.
-pub(crate) fn default_column_names(d: usize) -> Vec<String> {
+pub fn default_column_names(d: usize) -> Vec<String> {
     (0..d).map(|j| format!("x{j}")).collect()
 }
 
