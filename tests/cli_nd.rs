@@ -224,6 +224,24 @@ fn digits_pixels_only_with_constant_pixels_kept_constant() {
     assert!(message.contains("constant columns (pixel_0_0)"), "{message}");
 }
 
+/// Flags that the chosen data ignores are said to be ignored; an index where the file has a
+/// header is told to use names.
+#[test]
+fn ignored_mixture_flags_warn_and_indices_need_a_headerless_file() {
+    let dir = TempDir::new("ignored");
+    let ckpt = dir.arg("m.safetensors");
+    let out =
+        ok(&["train", "--dataset", "moons", "--means", "1,2", "-o", &ckpt, "--train-steps", "3"]);
+    assert!(stderr(&out).contains("--weights/--means/--stds describe the 1D mixture"));
+    let out = ok(&["train", "--dataset", "moons", "-o", &ckpt, "--train-steps", "3"]);
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+
+    let faithful = shared_data("faithful.csv");
+    let message = usage_error(&["train", "--data", &faithful, "--columns", "0"]);
+    assert!(message.contains("select them by name"), "{message}");
+    assert!(message.contains("available: eruptions, waiting"), "{message}");
+}
+
 /// Input files are read by their header's names when they have them (another order, extra
 /// columns), by position when they have no header: the same points give the same numbers.
 #[test]
@@ -338,6 +356,8 @@ fn bad_data_files_reach_the_user_with_their_place() {
         dir.write("spec.json", "{\"weights\": [1.0], \"means\": [[0, 0]],\n \"stds\": [oops]}");
     let message = fails(&["train", "--mixture-spec", &spec]);
     assert!(message.contains("spec.json:2:"), "{message}");
+    assert!(!message.contains(" at line "), "the place is said once: {message}");
+    assert_eq!(message.matches("spec.json").count(), 1, "{message}");
 
     // One row cannot be split into training and held-out rows: the message names the file
     // and the way out, though the user gave no --holdout.

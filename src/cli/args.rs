@@ -32,9 +32,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the whole pipeline on a built-in dataset: data, training, sampling (Euler and Heun,
-    /// then RK4 and dopri5), metrics against the exact target, held-out likelihood, plots and a
-    /// checkpoint, all written into --out.
+    /// Run the whole pipeline on a built-in dataset or a file: data, training, sampling (Euler
+    /// and Heun; on the 1D mixture also RK4 and dopri5), metrics against the exact target or
+    /// held-out rows, the likelihood, plots and a checkpoint, all written into --out.
     Demo(DemoArgs),
     /// Train a velocity network with conditional flow matching and save a checkpoint.
     Train(TrainArgs),
@@ -128,18 +128,32 @@ pub struct DataArgs {
     pub standardize: Standardize,
 }
 
+/// The notebook's mixture, as the flags' defaults.
+const NOTEBOOK_WEIGHTS: &str = "0.2,0.3,0.1,0.4";
+const NOTEBOOK_MEANS: &str = "-6,-2,2,6";
+const NOTEBOOK_STDS: &str = "0.5,0.3,0.4,0.6";
+
 /// The notebook's 1D Gaussian mixture, overridable component by component.
 #[derive(Debug, Clone, Args)]
 pub struct MixtureArgs {
     /// Mixture weights, comma-separated, summing to 1.
-    #[arg(long, default_value = "0.2,0.3,0.1,0.4", allow_hyphen_values = true)]
+    #[arg(long, default_value = NOTEBOOK_WEIGHTS, allow_hyphen_values = true)]
     pub weights: String,
     /// Mixture means, comma-separated.
-    #[arg(long, default_value = "-6,-2,2,6", allow_hyphen_values = true)]
+    #[arg(long, default_value = NOTEBOOK_MEANS, allow_hyphen_values = true)]
     pub means: String,
     /// Mixture standard deviations, comma-separated, positive.
-    #[arg(long, default_value = "0.5,0.3,0.4,0.6", allow_hyphen_values = true)]
+    #[arg(long, default_value = NOTEBOOK_STDS, allow_hyphen_values = true)]
     pub stds: String,
+}
+
+impl MixtureArgs {
+    /// Whether any of the three flags differs from the notebook's mixture.
+    pub fn is_changed(&self) -> bool {
+        self.weights != NOTEBOOK_WEIGHTS
+            || self.means != NOTEBOOK_MEANS
+            || self.stds != NOTEBOOK_STDS
+    }
 }
 
 /// The velocity network's shape.
@@ -160,7 +174,12 @@ pub struct NetArgs {
 #[derive(Debug, Clone, Args)]
 pub struct OptimArgs {
     /// Training steps (one AdamW update each) [demo and train on a built-in 2D dataset: 40000].
-    #[arg(long = "train-steps", visible_alias = "steps", default_value_t = 2500, value_parser = count, allow_negative_numbers = true)]
+    #[arg(
+        long = "train-steps",
+        default_value_t = 2500,
+        value_parser = count,
+        allow_negative_numbers = true,
+    )]
     pub train_steps: usize,
     /// Batch size of (x_0, x_1, t) triples per step.
     #[arg(long, default_value_t = 1024, value_parser = count, allow_negative_numbers = true)]
@@ -244,7 +263,13 @@ pub struct TrajectoryArgs {
     #[arg(long, requires = "trajectory", value_parser = count, allow_negative_numbers = true)]
     pub record_every: Option<usize>,
     /// Number of samples whose trajectories are written (the first ones).
-    #[arg(long, default_value_t = 200, requires = "trajectory", value_parser = count, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        default_value_t = 200,
+        requires = "trajectory",
+        value_parser = count,
+        allow_negative_numbers = true,
+    )]
     pub trajectory_samples: usize,
 }
 
@@ -322,7 +347,13 @@ pub struct SampleArgs {
     #[arg(long, short, default_value = "-")]
     pub out: PathBuf,
     /// Number of samples.
-    #[arg(long, short = 'n', default_value_t = 20_000, value_parser = count, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        short = 'n',
+        default_value_t = 20_000,
+        value_parser = count,
+        allow_negative_numbers = true,
+    )]
     pub samples: usize,
     /// Seed of the noise x_0.
     #[arg(long, default_value_t = 0)]

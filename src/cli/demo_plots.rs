@@ -174,9 +174,12 @@ fn plots_nd(
         CornerSet { label: "reference", points: &truth },
         CornerSet { label: "heun", points: &samples },
     ];
+    // The panels are labelled x1, x2, ...; the title says which data column each one is,
+    // unless the columns already have those names.
     let names: Vec<String> = shown
         .iter()
         .enumerate()
+        .filter(|&(k, &j)| data.columns[j] != format!("x{}", k + 1))
         .map(|(k, &j)| format!("x{} = {}", k + 1, data.columns[j]))
         .collect();
     let k = shown.len();

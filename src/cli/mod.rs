@@ -285,11 +285,32 @@ pub fn flow_columns(flow: &flowmatching::flow::Flow) -> Vec<String> {
     }
 }
 
+/// `n` and the noun, singular for one: `1 column`, `3 columns`.
+pub fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Column names `x` (1D) or `x1, x2, ...`.
 pub fn default_columns(d: usize) -> Vec<String> {
     if d == 1 {
         vec!["x".to_string()]
     } else {
         (1..=d).map(|j| format!("x{j}")).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_take_the_singular_for_one() {
+        assert_eq!(counted(1, "column"), "1 column");
+        assert_eq!(counted(0, "row"), "0 rows");
+        assert_eq!(counted(3, "rademacher probe"), "3 rademacher probes");
     }
 }

@@ -207,10 +207,10 @@ fn read_points(input: &Path, flow: &Flow) -> Result<Vec<f64>> {
     match super::values_in_columns(&table, &wanted, input) {
         Some(values) => Ok(values),
         None => bail!(
-            "{}: {} columns ({}), but the checkpoint's data has d = {} ({}): give one column \
-             per coordinate, or a header that names them",
+            "{}: {} ({}), but the checkpoint's data has d = {} ({}): give one column per \
+             coordinate, or a header that names them",
             input.display(),
-            table.d,
+            super::counted(table.d, "column"),
             table.columns.join(","),
             flow.dim(),
             wanted.join(",")
@@ -234,8 +234,8 @@ pub fn encode(args: &EncodeArgs) -> Result<()> {
     summary(
         &args.out,
         format!(
-            "encoded {} points with {} in {:.2} s",
-            x_1.len() / flow.dim(),
+            "encoded {} with {} in {:.2} s",
+            super::counted(x_1.len() / flow.dim(), "point"),
             solve_cost(&options, &solution),
             started.elapsed().as_secs_f64()
         ),
@@ -290,15 +290,17 @@ pub fn likelihood(args: &LikelihoodArgs) -> Result<()> {
     let (nll, standard_error) = mean_nll(&result);
     let estimate = match divergence {
         Divergence::Exact => "exact divergence".to_string(),
-        Divergence::Hutchinson { probes, probe } => format!("Hutchinson, {probes} {probe} probes"),
+        Divergence::Hutchinson { probes, probe } => {
+            format!("Hutchinson, {}", super::counted(probes, &format!("{probe} probe")))
+        }
     };
     summary(
         &args.out,
         format!(
-            "mean NLL {} nats (+- {}) over {} points; {estimate}; {}; {} JVPs; {:.2} s",
+            "mean NLL {} nats (+- {}) over {}; {estimate}; {}; {} JVPs; {:.2} s",
             fmt_num(nll, 6),
             fmt_num(standard_error, 6),
-            result.log_p_1.len(),
+            super::counted(result.log_p_1.len(), "point"),
             cost(&options.solver, result.steps, result.rejected, result.nfe),
             result.jvps,
             started.elapsed().as_secs_f64()

@@ -112,7 +112,7 @@ mod tests {
             "checkerboard",
             "--hidden",
             "64",
-            "--steps",
+            "--train-steps",
             "2500",
         ]);
         let (net, optim) = net_and_optim(&cli);

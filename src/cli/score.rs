@@ -300,9 +300,9 @@ pub fn evaluate(args: &EvaluateArgs, ui: &Ui) -> Result<()> {
     };
     let Some(values) = super::values_in_columns(&samples, &columns, &args.samples) else {
         bail!(
-            "dimension mismatch: the samples {} have {} columns ({}), but {} has d = {} ({})",
+            "dimension mismatch: the samples {} have {} ({}), but {} has d = {} ({})",
             args.samples.display(),
-            samples.d,
+            super::counted(samples.d, "column"),
             samples.columns.join(","),
             what,
             scorer.d,
@@ -341,7 +341,7 @@ fn reference_file(path: &Path, args: &EvaluateArgs) -> Result<(Scorer, Vec<Strin
         bail!("{}: a reference needs at least 2 rows", path.display());
     }
     let standardizer = Standardizer::fit(&reference)?;
-    let label = format!("{} rows of {}", reference.n, path.display());
+    let label = format!("{} of {}", super::counted(reference.n, "row"), path.display());
     let what = format!("the reference {}", path.display());
     let columns = reference.columns.clone();
     let d = reference.d;

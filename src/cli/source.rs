@@ -61,12 +61,19 @@ pub struct Prepared {
 impl Source {
     /// The source the flags name: `--data`, else `--mixture-spec`, else `--dataset`.
     pub fn new(dataset: DatasetName, data: &DataArgs, mixture: &MixtureArgs) -> Result<Self> {
+        let other = data.data.is_some() || data.mixture_spec.is_some();
+        if mixture.is_changed() && (other || dataset != DatasetName::Mixture) {
+            super::ode::warn(
+                "--weights/--means/--stds describe the 1D mixture and are ignored with --data, \
+                 --mixture-spec or another --dataset",
+            );
+        }
         if let Some(path) = &data.data {
             return Ok(Source::File(path.clone()));
         }
         if let Some(spec) = &data.mixture_spec {
-            let target = GaussianMixture::from_json_file(spec)
-                .with_context(|| format!("invalid --mixture-spec {}", spec.display()))?;
+            // The library's errors name the spec file (and the line and column of a JSON slip).
+            let target = GaussianMixture::from_json_file(spec)?;
             return Ok(Source::Target { target: Box::new(target), board: None });
         }
         built_in(dataset, mixture)
@@ -113,10 +120,10 @@ fn prepare_file(path: &Path, data: &DataArgs, seed: u64, ui: &Ui) -> Result<Prep
     let (train, held_out) =
         split(&dataset, data.holdout, seed).with_context(|| path.display().to_string())?;
     ui.status(format!(
-        "{}: {} rows of {} columns ({}); {} for training, {} held out",
+        "{}: {} of {} ({}); {} for training, {} held out",
         path.display(),
-        dataset.n,
-        dataset.d,
+        super::counted(dataset.n, "row"),
+        super::counted(dataset.d, "column"),
         short_list(&dataset.columns),
         train.n,
         held_out.as_ref().map_or(0, |h| h.n)

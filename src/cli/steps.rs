@@ -269,10 +269,10 @@ pub fn velocity(args: &VelocityArgs) -> Result<()> {
     let wanted: Vec<String> = columns.iter().cloned().chain(["t".to_string()]).collect();
     let Some(values) = super::values_in_columns(&table, &wanted, &args.input) else {
         anyhow::bail!(
-            "dimension mismatch: {} has {} columns, but checkpoint {} was trained on d = {d}: \
-             rows must be ({}), {} columns",
+            "dimension mismatch: {} has {}, but checkpoint {} was trained on d = {d}: rows \
+             must be ({}), {} columns",
             args.input.display(),
-            table.d,
+            super::counted(table.d, "column"),
             args.checkpoint.display(),
             wanted.join(", "),
             d + 1

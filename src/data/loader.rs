@@ -190,7 +190,14 @@ fn find_column(names: &[String], name: &str, has_header: bool, source: &Path) ->
         }
     }
 
-    let reason = if has_header {
+    let reason = if has_header && name.parse::<usize>().is_ok() {
+        format!(
+            "no such column in {}, whose header names its columns: select them by name (0-based \
+             indices are for files without a header); available: {}",
+            source.display(),
+            names.join(", ")
+        )
+    } else if has_header {
         format!("no such column in {}; available: {}", source.display(), names.join(", "))
     } else {
         format!(

@@ -102,11 +102,16 @@ impl GaussianMixture {
 
     /// A mixture from JSON text (see the module doc); `source` names it in errors.
     pub fn from_json_str(text: &str, source: &Path) -> Result<Self> {
-        let spec: MixtureSpec = serde_json::from_str(text).map_err(|e| Error::Parse {
-            path: source.to_path_buf(),
-            line: e.line(),
-            column: e.column(),
-            message: format!("mixture spec: {e}"),
+        let spec: MixtureSpec = serde_json::from_str(text).map_err(|e| {
+            // serde_json ends its message with the place, which the error already gives.
+            let message = e.to_string();
+            let place = format!(" at line {} column {}", e.line(), e.column());
+            Error::Parse {
+                path: source.to_path_buf(),
+                line: e.line(),
+                column: e.column(),
+                message: format!("invalid mixture spec: {}", message.trim_end_matches(&place)),
+            }
         })?;
         Self::from_spec(spec, &source.display().to_string())
     }
