@@ -187,6 +187,14 @@ fn bad_flags_are_named() {
     assert!(message.contains("'-5' for '--train-steps"), "{message}");
     assert!(message.contains("expected a whole number"), "{message}");
 
+    // A run whose loss blows up still writes its checkpoint, but says it diverged.
+    let args = ["--batch", "64", "--pool", "500", "--hidden", "16", "--train-steps", "60"];
+    let out = run(&[&["train", "--out", &ckpt, "--lr", "20"][..], &args].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("training diverged; try a smaller --lr"), "{}", stderr(&out));
+    let out = run(&[&["train", "--out", &ckpt, "--lr", "0.002"][..], &args].concat());
+    assert!(!stderr(&out).contains("diverged"), "{}", stderr(&out));
+
     let out = run(&["train", "--lr", "fast"]);
     assert_eq!(out.status.code(), Some(2), "clap usage errors exit with 2");
     let out = run(&["train", "--lr-schedule", "step"]);

@@ -133,6 +133,9 @@ pub fn run(args: &BenchArgs, ui: &Ui) -> Result<()> {
     }
     let report = notebook_workload(args, machine, ui)?;
     print(&report_text(&report))?;
+    if let Some(warning) = contention_warning(&report) {
+        super::ode::warn(warning);
+    }
     if let Some(json) = &args.json {
         write_json(json, &report)?;
         ui.status(format!("wrote {}", json.display()));
@@ -363,6 +366,26 @@ fn report_text(r: &BenchReport) -> String {
         r.loadavg_after
     );
     text
+}
+
+/// A warning when other programs took a share of the machine during the timed runs (the most
+/// in any run of any section), or a section seems to beat the measured peak: the figures are
+/// then not this machine's.
+fn contention_warning(r: &BenchReport) -> Option<String> {
+    let sections = [&r.training.section, &r.euler.section, &r.heun.section];
+    let other = sections
+        .iter()
+        .flat_map(|s| s.loads.iter().filter_map(|l| l.other_cpu_frac))
+        .fold(0.0, f64::max);
+    let beyond_peak = sections.iter().any(|s| s.fraction_of_peak > 1.0);
+    (other > 0.25 || beyond_peak).then(|| {
+        format!(
+            "other programs used up to {other:.2} of a CPU during the timed runs{}: these \
+             figures are not this machine's; rerun when it is idle (--max-idle-wait waits for \
+             that)",
+            if beyond_peak { ", and a section beat the measured peak" } else { "" }
+        )
+    })
 }
 
 fn row(name: &str, s: &Section, rate: String) -> Vec<String> {

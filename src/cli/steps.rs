@@ -14,7 +14,7 @@ use flowmatching::flow::{Flow, FlowInfo};
 use flowmatching::metrics::one_d::{evaluate_1d, noise_floor, Metrics1d, NoiseFloor1d};
 use flowmatching::model::VelocityNet;
 use flowmatching::path::PathSpec;
-use flowmatching::report::{write_json, Table};
+use flowmatching::report::{fmt_num, write_json, Table};
 use flowmatching::rng::{stream, Stream};
 use flowmatching::train::{train as train_loop, DataPool, StepInfo, TrainLog};
 
@@ -95,14 +95,26 @@ pub fn train_pool(
 
     let bar = ui.progress(train_config.steps as u64, "training");
     let mut rng = stream(seed, Stream::Train);
+    let (mut first, mut last) = (None, 0.0);
     let log = train_loop(&mut network, &pool, &path, &train_config, &mut rng, |info| {
         on_step(info);
+        first.get_or_insert(info.loss);
+        last = info.loss;
         if info.step % 50 == 0 || info.step == train_config.steps {
             bar.set_position(info.step as u64);
             bar.set_message(format!("loss {:.4}", info.loss));
         }
     })?;
     bar.finish_and_clear();
+    if let Some(first) = first.filter(|&first| last > 10.0 * first) {
+        super::ode::warn(format!(
+            "the loss rose from {} at step 1 to {} at step {}: training diverged; try a smaller \
+             --lr",
+            fmt_num(first, 4),
+            fmt_num(last, 4),
+            train_config.steps
+        ));
+    }
 
     let info = FlowInfo {
         path: path.to_string(),
