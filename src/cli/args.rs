@@ -100,8 +100,9 @@ pub enum Standardize {
 /// Data other than the built-in --dataset: a user's file or a Gaussian mixture spec.
 #[derive(Debug, Clone, Args)]
 pub struct DataArgs {
-    /// Learn the rows of this CSV or .npy file (rows are points, columns coordinates) instead
-    /// of a built-in dataset.
+    /// A CSV or .npy file of points (rows are points, columns coordinates) instead of a
+    /// built-in dataset: the data to learn (demo, train) or, for evaluate, the data whose
+    /// held-out rows the samples are scored against.
     #[arg(long, conflicts_with_all = ["dataset", "mixture_spec"])]
     pub data: Option<PathBuf>,
     /// Keep only these columns of --data, in this order (comma-separated header names, or
@@ -118,8 +119,9 @@ pub struct DataArgs {
     /// 0 trains on every row.
     #[arg(long, default_value_t = 0.1)]
     pub holdout: f64,
-    /// Learn the Gaussian mixture of this JSON spec, in any dimension: {"weights": [...],
-    /// "means": [[...], ...], "stds": [...]} or "covs" instead of "stds".
+    /// The Gaussian mixture of this JSON spec (to learn, or to score against), in any
+    /// dimension: {"weights": [...], "means": [[...], ...], "stds": [...]} or "covs" instead of
+    /// "stds".
     #[arg(long, conflicts_with = "dataset")]
     pub mixture_spec: Option<PathBuf>,
     /// Standardise each coordinate by the mean and std of the training rows before training

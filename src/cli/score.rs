@@ -186,9 +186,16 @@ pub fn table(scores: &[Score], columns: &[String]) -> Table {
 
     for s in scores {
         let m = &s.metrics;
+        // Energy distance and MMD use at most a few thousand points of each set (their cost
+        // grows with the square); n says so when that is fewer than all.
+        let n = if m.n_x_used < m.n_x {
+            format!("{} ({} for D^2, MMD)", m.n_x, m.n_x_used)
+        } else {
+            m.n_x.to_string()
+        };
         let mut row = vec![
             s.label.clone(),
-            m.n_x.to_string(),
+            n,
             format!("{:.3e}", m.energy_u),
             format!("{:.3e}", m.mmd2),
             format!("{:.4}", m.sliced_w1),
