@@ -10,7 +10,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use super::canvas::{render, set_colour, text, viridis, Area, DrawResult, LABEL_SIZE};
-use super::canvas::{TICK_SIZE, TITLE_SIZE};
+use super::canvas::{tick_label, TICK_SIZE, TITLE_SIZE};
 use super::layout::{draw_mesh, linear_chart, region_of, titled, Margins};
 use super::{check, Region};
 use crate::{Error, Result};
@@ -195,6 +195,8 @@ fn draw_colour_bar(area: &Area, top: f64) -> DrawResult {
         .disable_mesh()
         .disable_x_axis()
         .y_labels(6)
+        .y_label_formatter(&tick_label)
+        .set_all_tick_mark_size(6)
         .label_style(text(TICK_SIZE))
         .draw()?;
     Ok(())
