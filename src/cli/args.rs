@@ -379,7 +379,10 @@ pub struct EvaluateArgs {
     /// --data, --dataset or --mixture-spec, one column scored against the 1D mixture.
     #[arg(long, short)]
     pub samples: PathBuf,
-    /// Score against the rows of this CSV or .npy file (every column).
+    /// Score against the rows of this CSV or .npy file (the samples' columns are matched to
+    /// its columns by header name, else by position). Multivariate metrics are taken in units
+    /// standardised by these rows; with --data, by the training rows, so the two can differ
+    /// slightly for the same points.
     #[arg(long, conflicts_with_all = ["data", "dataset", "mixture_spec"])]
     pub reference: Option<PathBuf>,
     /// Score against fresh samples of this built-in dataset.
