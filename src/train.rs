@@ -143,6 +143,10 @@ impl LrSchedule {
 pub struct TrainLog {
     /// `(step, batch loss)` every `log_every` steps, steps counted from 1.
     pub losses: Vec<(usize, f64)>,
+    /// `(step, mean of the batch losses since the previous entry)` at the same steps: the trend
+    /// under the batch-to-batch noise of `losses`.
+    #[serde(default)]
+    pub mean_losses: Vec<(usize, f64)>,
     /// Wall-clock seconds spent in the loop.
     pub seconds: f64,
 }
@@ -291,6 +295,7 @@ pub fn train(
     // the calling worker at once and the others steal from it; from outside the pool every
     // step would hand its work to the pool and sleep until it came back (on one thread that
     // costs a tenth of the run). Where the loop runs does not change the results.
+    let (mut window_sum, mut window_steps) = (0.0, 0);
     rayon::scope(|_| -> Result<()> {
         for step in 1..=config.steps {
             optimizer.set_lr(config.lr_at(step))?;
@@ -307,8 +312,12 @@ pub fn train(
             average.update(net.params());
 
             let loss = f64::from(loss);
+            window_sum += loss;
+            window_steps += 1;
             if step % config.log_every == 0 || step == config.steps {
                 log.losses.push((step, loss));
+                log.mean_losses.push((step, window_sum / f64::from(window_steps)));
+                (window_sum, window_steps) = (0.0, 0);
             }
             on_step(StepInfo { step, loss });
         }
@@ -429,6 +438,31 @@ mod tests {
         assert!((at(LrSchedule::Linear, 4, 8) - 0.25).abs() < 1e-15);
         for step in 1..=10 {
             assert!(at(LrSchedule::Cosine, 4, step) > 0.0 && at(LrSchedule::Linear, 0, step) > 0.0);
+        }
+    }
+
+    #[test]
+    fn the_log_keeps_every_kth_batch_loss_and_the_mean_of_each_window() {
+        use crate::rng::{stream, Stream};
+
+        let net_config = crate::model::NetConfig { hidden: 8, t_dim: 4, ..Default::default() };
+        let mut net = VelocityNet::<f32>::new(net_config, &mut stream(2, Stream::Init)).unwrap();
+        let pool = DataPool::new(1, (0..50).map(|i| i as f32 / 10.0 - 2.0).collect()).unwrap();
+        let path = PathSpec::parse("linear").unwrap();
+        let config = TrainConfig { steps: 10, batch: 16, log_every: 4, ..TrainConfig::default() };
+        let mut seen = Vec::new();
+        let mut rng = stream(2, Stream::Train);
+        let log =
+            train(&mut net, &pool, &path, &config, &mut rng, |info| seen.push(info.loss)).unwrap();
+
+        let steps: Vec<usize> = log.losses.iter().map(|&(s, _)| s).collect();
+        assert_eq!(steps, [4, 8, 10], "every 4th step and the last");
+        for (k, &(step, loss)) in log.losses.iter().enumerate() {
+            assert_eq!(loss, seen[step - 1]);
+            let from = if k == 0 { 0 } else { log.losses[k - 1].0 };
+            let window = &seen[from..step];
+            let mean = window.iter().sum::<f64>() / window.len() as f64;
+            assert_eq!(log.mean_losses[k], (step, mean));
         }
     }
 

@@ -16,7 +16,7 @@ use super::{demo_ode, Ui};
 use flowmatching::data::mixture::GaussianMixture1d;
 use flowmatching::flow::Flow;
 use flowmatching::metrics::one_d::{evaluate_1d, noise_floor, Metrics1d, NoiseFloor1d};
-use flowmatching::plot::{self, Bins, Density, Labels, Samples1d, Series, VelocitySlice};
+use flowmatching::plot::{self, Bins, Density, Labels, Samples1d, VelocitySlice};
 use flowmatching::report::write_json;
 use flowmatching::rng::{stream, Stream};
 use flowmatching::solve::{SolveOptions, Solver};
@@ -179,11 +179,7 @@ fn plot_all(
         plot::histogram_1d(out.join(format!("{name}.png")), &labels, &sets, &bins, Some(&density))?;
     }
 
-    let losses: Vec<(f64, f64)> = trained.log.losses.iter().map(|&(s, l)| (s as f64, l)).collect();
-    let labels = Labels { title: "Training loss (batch MSE)", x: "step", y: "loss" };
-    let series = [Series { label: "loss", points: &losses }];
-    let axes = plot::Axes { markers: true, ..plot::Axes::default() };
-    plot::line_chart(out.join("loss.png"), &labels, &series, axes)?;
+    super::demo_plots::plot_loss(out, &trained.log)?;
 
     plot_velocity(out, &trained.flow)
 }

@@ -74,10 +74,20 @@ pub fn plot_all(
     }
 }
 
-fn plot_loss(out: &Path, log: &TrainLog) -> Result<()> {
-    let losses: Vec<(f64, f64)> = log.losses.iter().map(|&(s, l)| (s as f64, l)).collect();
-    let labels = Labels { title: "Training loss (batch MSE)", x: "step", y: "loss" };
-    let series = [Series { label: "loss", points: &losses }];
+/// `loss.png`: the logged batch losses (the notebook's curve) and, under their noise, the mean
+/// batch loss of each logging window.
+pub(super) fn plot_loss(out: &Path, log: &TrainLog) -> Result<()> {
+    let points = |log: &[(usize, f64)]| -> Vec<(f64, f64)> {
+        log.iter().map(|&(s, l)| (s as f64, l)).collect()
+    };
+    let (batch, mean) = (points(&log.losses), points(&log.mean_losses));
+    let window = log.losses.first().map_or(0, |&(step, _)| step);
+    let mean_label = format!("mean over each {window} steps");
+    let labels = Labels { title: "Training loss (MSE)", x: "step", y: "loss" };
+    let mut series = vec![Series { label: "batch loss", points: &batch }];
+    if !mean.is_empty() {
+        series.push(Series { label: &mean_label, points: &mean });
+    }
     let axes = plot::Axes { markers: true, ..plot::Axes::default() };
     plot::line_chart(out.join("loss.png"), &labels, &series, axes)?;
     Ok(())

@@ -154,11 +154,12 @@ pub fn train(args: &TrainArgs, ui: &Ui) -> Result<()> {
     Ok(())
 }
 
-/// Writes `step,loss` rows.
+/// Writes `step,loss,mean_loss` rows: the batch loss at each logged step and the mean batch
+/// loss since the previous one.
 pub fn write_losses(path: &std::path::Path, log: &TrainLog) -> Result<()> {
-    let mut text = String::from("step,loss\n");
-    for (step, loss) in &log.losses {
-        text.push_str(&format!("{step},{loss:?}\n"));
+    let mut text = String::from("step,loss,mean_loss\n");
+    for ((step, loss), (_, mean)) in log.losses.iter().zip(&log.mean_losses) {
+        text.push_str(&format!("{step},{loss:?},{mean:?}\n"));
     }
     Ok(flowmatching::report::write_atomic(path, text.as_bytes())?)
 }
