@@ -196,10 +196,50 @@ fn bad_flags_are_named() {
     let out = run(&[&["train", "--out", &ckpt, "--lr", "0.002"][..], &args].concat());
     assert!(!stderr(&out).contains("diverged"), "{}", stderr(&out));
 
+    // Outputs: '-' only where standard output can take them; a missing directory is found
+    // before any work.
+    let out = run(&["train", "--out", "-"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("invalid --out -: this output cannot go to standard output"));
+    let missing = dir.arg("no/such/dir/m.safetensors");
+    let out = run(&["train", "--out", &missing]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("there is no directory"), "{}", stderr(&out));
+    let out = run(&["bench", "--json", &dir.arg("no/such/dir/b.json")]);
+    assert_eq!(out.status.code(), Some(2), "refused before the benchmark runs");
+    let out = run(&["demo", "--holdout", "0.5"]);
+    assert_eq!(out.status.code(), Some(2), "--holdout needs --data");
+    let out = run(&["train", "--seed", "-1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("'-1' for '--seed"), "{}", stderr(&out));
+
     let out = run(&["train", "--lr", "fast"]);
     assert_eq!(out.status.code(), Some(2), "clap usage errors exit with 2");
     let out = run(&["train", "--lr-schedule", "step"]);
     assert_eq!(out.status.code(), Some(2), "an unknown schedule is a usage error");
+}
+
+/// `-` sends a machine-readable output to standard output, and the report that would
+/// otherwise go there moves to standard error.
+#[test]
+fn dash_outputs_go_to_standard_output() {
+    let dir = TempDir::new("dash");
+    let ckpt = dir.arg("m.safetensors");
+    let out = run(&[&["train", "--out", &ckpt, "--loss-csv", "-"][..], &TINY].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("step,loss,mean_loss\n60,"), "{stdout}");
+    assert!(stderr(&out).contains("step 60: loss"), "{}", stderr(&out));
+
+    let samples = dir.arg("s.csv");
+    let out = run(&["sample", "-c", &ckpt, "-n", "200", "--steps", "4", "-o", &samples]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&["evaluate", "--samples", &samples, "--json", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["samples"]["n"], 200);
+    assert!(stderr(&out).contains("noise floor over"), "{}", stderr(&out));
+    assert!(!Path::new("-").exists(), "no file named -");
 }
 
 #[test]

@@ -113,11 +113,11 @@ pub struct DataArgs {
     #[arg(long, value_delimiter = ',', requires = "data")]
     pub drop: Vec<String>,
     /// Whether the first row of a CSV --data file is a header.
-    #[arg(long, value_enum, default_value_t = Header::Auto)]
+    #[arg(long, value_enum, default_value_t = Header::Auto, requires = "data")]
     pub header: Header,
     /// Fraction of the rows of --data held out for evaluation (a split seeded by --seed);
     /// 0 trains on every row.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, requires = "data")]
     pub holdout: f64,
     /// The Gaussian mixture of this JSON spec (to learn, or to score against), in any
     /// dimension: {"weights": [...], "means": [[...], ...], "stds": [...]} or "covs" instead of
@@ -282,7 +282,7 @@ pub struct DemoArgs {
     #[arg(long, default_value = "out/demo")]
     pub out: PathBuf,
     /// Seed of every random draw; the same seed gives the same results.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = seed, allow_negative_numbers = true)]
     pub seed: u64,
     /// Built-in dataset.
     #[arg(long, value_enum, default_value_t = DatasetName::Mixture)]
@@ -314,7 +314,7 @@ pub struct TrainArgs {
     #[arg(long, short, default_value = "model.safetensors")]
     pub out: PathBuf,
     /// Seed of every random draw.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = seed, allow_negative_numbers = true)]
     pub seed: u64,
     /// Built-in dataset to learn.
     #[arg(long, value_enum, default_value_t = DatasetName::Mixture)]
@@ -358,7 +358,7 @@ pub struct SampleArgs {
     )]
     pub samples: usize,
     /// Seed of the noise x_0.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = seed, allow_negative_numbers = true)]
     pub seed: u64,
     /// Rows integrated at a time, which bounds the solver's memory; fixed-step samples do not
     /// depend on it (dopri5 picks its steps per chunk).
@@ -399,7 +399,7 @@ pub struct EvaluateArgs {
     pub json: Option<PathBuf>,
     /// Seed of the fresh true samples that give the sampling-noise floor, and of the --data
     /// split (give the training run's seed to score against its held-out rows).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = seed, allow_negative_numbers = true)]
     pub seed: u64,
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -464,7 +464,7 @@ pub struct CompareArgs {
     #[arg(long, default_value = "out/compare")]
     pub out: PathBuf,
     /// Seed of every random draw, shared by all paths.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = seed, allow_negative_numbers = true)]
     pub seed: u64,
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -534,7 +534,7 @@ pub struct LikelihoodArgs {
     #[arg(long, value_enum, default_value_t = ProbeName::Rademacher)]
     pub probe: ProbeName,
     /// Seed of the Hutchinson probes.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = seed, allow_negative_numbers = true)]
     pub seed: u64,
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -561,7 +561,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 0.3)]
     pub peak_seconds: f64,
     /// Seed of every random draw.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = seed, allow_negative_numbers = true)]
     pub seed: u64,
     /// Points drawn with each solver.
     #[arg(long, default_value_t = 20_000, value_parser = count, allow_negative_numbers = true)]
@@ -609,5 +609,10 @@ pub struct BenchArgs {
 /// numbers reach it too, so that `--steps -5` is told what a count is rather than that `-5` is
 /// an unknown flag.
 fn count(value: &str) -> Result<usize, String> {
-    value.parse().map_err(|_| "expected a whole number (0, 1, 2, ...)".to_string())
+    value.parse().map_err(|_| "expected a whole number".to_string())
+}
+
+/// Parses `--seed`: any whole number from 0 to 2^64 - 1 (negative ones reach it, as for counts).
+fn seed(value: &str) -> Result<u64, String> {
+    value.parse().map_err(|_| "expected a whole number from 0 to 18446744073709551615".to_string())
 }

@@ -30,7 +30,7 @@ use flowmatching::data::mixture::GaussianMixture1d;
 use flowmatching::flow::Flow;
 use flowmatching::metrics::one_d::w1_to_mixture;
 use flowmatching::model::NetConfig;
-use flowmatching::report::{write_json, Table};
+use flowmatching::report::Table;
 use flowmatching::rng::{stream, Rng, Stream};
 use flowmatching::solve::{SolveOptions, Solver};
 use machine::{Load, Machine, Watch};
@@ -117,6 +117,10 @@ const FLOP_COUNT: &str = "Linear-layer products only, 2 flops per multiply-add: 
 /// Runs `flowmatching bench`.
 pub fn run(args: &BenchArgs, ui: &Ui) -> Result<()> {
     validate(args)?;
+    if let Some(json) = &args.json {
+        super::check_output_file("--json", json, true)?;
+    }
+    let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
     if let Some(threads) = args.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -126,19 +130,21 @@ pub fn run(args: &BenchArgs, ui: &Ui) -> Result<()> {
     let threads = rayon::current_num_threads();
     ui.status(format!("measuring the FMA and sgemm peaks on {threads} threads"));
     let machine = machine::describe(threads, args.peak_seconds);
-    print(&machine_text(&machine))?;
+    super::report(&machine_text(&machine), json_to_stdout)?;
 
     if args.scaling {
         return scaling::run(args, &machine, ui);
     }
     let report = notebook_workload(args, machine, ui)?;
-    print(&report_text(&report))?;
+    super::report(&report_text(&report), json_to_stdout)?;
     if let Some(warning) = contention_warning(&report) {
         super::ode::warn(warning);
     }
     if let Some(json) = &args.json {
-        write_json(json, &report)?;
-        ui.status(format!("wrote {}", json.display()));
+        super::write_json_out(json, &report)?;
+        if !json_to_stdout {
+            ui.status(format!("wrote {}", json.display()));
+        }
     }
     Ok(())
 }
@@ -147,9 +153,8 @@ fn validate(args: &BenchArgs) -> Result<()> {
     if args.repeats == 0 {
         return Err(bad_flag("invalid --repeats = 0: time each section at least once"));
     }
-    if args.samples == 0 || args.ode_steps == 0 {
-        return Err(bad_flag("invalid --samples/--ode-steps: both must be at least 1"));
-    }
+    super::at_least("--samples", args.samples, 1)?;
+    super::at_least("--ode-steps", args.ode_steps, 1)?;
     if args.threads == Some(0) {
         return Err(bad_flag("invalid --threads = 0: use at least one thread"));
     }
@@ -296,15 +301,6 @@ fn section(runs: Vec<(f64, Load)>, gflop: f64, peak: f64, identical: bool) -> Se
         gflop,
         identical_across_runs: identical,
     }
-}
-
-/// Writes `text` to stdout; a closed pipe comes back as an error the caller can recognise.
-pub fn print(text: &str) -> Result<()> {
-    use std::io::Write as _;
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
-    Ok(())
 }
 
 fn machine_text(m: &Machine) -> String {

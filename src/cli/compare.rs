@@ -313,9 +313,8 @@ fn parse_tols(list: &str) -> Result<Vec<f64>> {
 
 /// Checks the sample counts, the fine solve's steps and the target.
 fn check_sizes(args: &CompareArgs) -> Result<()> {
-    if args.samples == 0 || args.sweep_samples == 0 {
-        return Err(bad_flag("invalid --samples/--sweep-samples: both must be at least 1"));
-    }
+    super::at_least("--samples", args.samples, 1)?;
+    super::at_least("--sweep-samples", args.sweep_samples, 1)?;
     if args.sweep_samples > args.samples {
         return Err(bad_flag(format!(
             "invalid --sweep-samples = {}: the sweep reuses the first points of the fine solve's \

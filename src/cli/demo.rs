@@ -10,7 +10,6 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::args::{DatasetName, DemoArgs};
-use super::bad_flag;
 use super::steps::{add_metrics_row, metrics_table, train_on_mixture, write_losses, Trained};
 use super::{demo_ode, Ui};
 use flowmatching::data::mixture::GaussianMixture1d;
@@ -64,9 +63,8 @@ pub fn run(args: &DemoArgs, ui: &Ui) -> Result<()> {
         return super::demo_nd::run(args, ui);
     }
     let mixture = super::mixture(&args.mixture)?;
-    if args.samples == 0 || args.ode_steps == 0 {
-        return Err(bad_flag("invalid --samples/--ode-steps: both must be at least 1"));
-    }
+    super::at_least("--samples", args.samples, 1)?;
+    super::at_least("--ode-steps", args.ode_steps, 1)?;
     super::create_out_dir(&args.out)?;
 
     let trained = train_on_mixture(&mixture, &args.net, &args.optim, args.seed, ui)?;

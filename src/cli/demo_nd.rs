@@ -13,7 +13,6 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::args::DemoArgs;
-use super::bad_flag;
 use super::demo_plots::{self, Generated};
 use super::score::{self, Nll, Reference, Score, Scorer};
 use super::source::{Prepared, Source, Truth};
@@ -62,9 +61,8 @@ struct NdReport {
 
 /// Runs the demo on `args`' data and writes its files into `args.out`.
 pub fn run(args: &DemoArgs, ui: &Ui) -> Result<()> {
-    if args.samples < 2 || args.ode_steps == 0 {
-        return Err(bad_flag("invalid --samples/--ode-steps: need at least 2 samples and 1 step"));
-    }
+    super::at_least("--samples", args.samples, 2)?;
+    super::at_least("--ode-steps", args.ode_steps, 1)?;
     super::train_config(&args.optim)?;
     super::create_out_dir(&args.out)?;
 

@@ -14,7 +14,7 @@ mod source;
 mod steps;
 mod usage;
 
-pub use usage::{bad_flag, flag_error, is_usage_error, setting_as_flag};
+pub use usage::{at_least, bad_flag, flag_error, is_usage_error, setting_as_flag};
 
 use std::io::Write as _;
 use std::path::Path;
@@ -59,9 +59,60 @@ pub fn debug(message: impl std::fmt::Display) {
     }
 }
 
+/// Checks an output file flag before any work is done: `-` (standard output) only where
+/// `stdout_ok`, otherwise an existing directory to write into and no directory in the way.
+pub fn check_output_file(flag: &str, path: &Path, stdout_ok: bool) -> Result<()> {
+    if path.as_os_str() == "-" {
+        if stdout_ok {
+            return Ok(());
+        }
+        return Err(bad_flag(format!(
+            "invalid {flag} -: this output cannot go to standard output; name a file"
+        )));
+    }
+    if path.is_dir() {
+        return Err(bad_flag(format!("invalid {flag} {}: it is a directory", path.display())));
+    }
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(bad_flag(format!(
+            "invalid {flag} {}: there is no directory {}",
+            path.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Writes a command's report text to standard output (a closed pipe comes back as an error
+/// that `is_broken_pipe` recognises), or to standard error when standard output carries its
+/// machine-readable result (`--json -`, `--loss-csv -`).
+pub fn report(text: &str, to_stderr: bool) -> Result<()> {
+    if to_stderr {
+        eprint!("{text}");
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Writes `value` as JSON to `path`, or to standard output for `-`.
+pub fn write_json_out<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    if path.as_os_str() != "-" {
+        return Ok(flowmatching::report::write_json(path, value)?);
+    }
+    let text = serde_json::to_string_pretty(value)?;
+    report(&format!("{text}\n"), false)
+}
+
 /// Creates the output directory of `--out` (and its parents) unless it exists; an existing
 /// file there is a usage error.
 pub fn create_out_dir(out: &Path) -> Result<()> {
+    if out.as_os_str() == "-" {
+        return Err(bad_flag("invalid --out -: --out names the directory for the outputs"));
+    }
     if out.exists() && !out.is_dir() {
         return Err(bad_flag(format!(
             "invalid --out {}: it is a file, and --out names the directory for the outputs",

@@ -221,6 +221,7 @@ fn read_points(input: &Path, flow: &Flow) -> Result<Vec<f64>> {
 /// `flowmatching encode`: data points to their noise codes, from t = 1 back to t = 0.
 pub fn encode(args: &EncodeArgs) -> Result<()> {
     let options = solve_options(&args.solver, Solver::Heun)?;
+    super::check_output_file("--out", &args.out, true)?;
     let flow = Flow::load(&args.checkpoint)?;
     let x_1 = read_points(&args.input, &flow)?;
 
@@ -267,6 +268,7 @@ fn divergence(args: &LikelihoodArgs) -> Result<Divergence> {
 pub fn likelihood(args: &LikelihoodArgs) -> Result<()> {
     let solve = solve_options(&args.solver, Solver::dopri5())?;
     let divergence = divergence(args)?;
+    super::check_output_file("--out", &args.out, true)?;
     let flow = Flow::load(&args.checkpoint)?;
     let constant = flow.standardizer().constant_columns();
     if !constant.is_empty() {

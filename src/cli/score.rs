@@ -28,7 +28,7 @@ use flowmatching::data::Target;
 use flowmatching::flow::Flow;
 use flowmatching::likelihood::{LikelihoodOptions, Probe};
 use flowmatching::metrics::nd::{evaluate_nd, MetricsNd, NdOptions};
-use flowmatching::report::{write_json, Table};
+use flowmatching::report::Table;
 use flowmatching::rng::{stream, Rng, Stream};
 use flowmatching::solve::Solver;
 
@@ -300,6 +300,9 @@ pub fn wants_reference(args: &EvaluateArgs) -> bool {
 /// `flowmatching evaluate` against `--reference`, `--data` (its held-out rows), `--dataset` or
 /// `--mixture-spec`.
 pub fn evaluate(args: &EvaluateArgs, ui: &Ui) -> Result<()> {
+    if let Some(json) = &args.json {
+        super::check_output_file("--json", json, true)?;
+    }
     let samples = super::read_table(&args.samples)?;
     let (scorer, columns, what) = match &args.reference {
         Some(path) => reference_file(path, args)?,
@@ -320,14 +323,16 @@ pub fn evaluate(args: &EvaluateArgs, ui: &Ui) -> Result<()> {
     let score = scorer.score(&args.samples.display().to_string(), &values)?;
     let floor = scorer.floor()?;
     let scores: Vec<Score> = std::iter::once(score.clone()).chain(floor.clone()).collect();
-    println!("against {}:", scorer.reference().label);
-    print!("{}", table(&scores, &columns).to_text());
+    let mut text = format!("against {}:\n", scorer.reference().label);
+    text += &table(&scores, &columns).to_text();
     if columns.len() <= 8 {
-        print!("{}", column_table(&scores, &columns).to_text());
+        text += &column_table(&scores, &columns).to_text();
     }
     if floor.is_none() {
-        println!("no noise floor: give --data (held-out rows) or --dataset for one");
+        text += "no noise floor: give --data (held-out rows) or --dataset for one\n";
     }
+    let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    super::report(&text, json_to_stdout)?;
 
     if let Some(json) = &args.json {
         let report = EvaluateReport {
@@ -336,7 +341,7 @@ pub fn evaluate(args: &EvaluateArgs, ui: &Ui) -> Result<()> {
             samples: score,
             noise_floor: floor,
         };
-        write_json(json, &report)?;
+        super::write_json_out(json, &report)?;
     }
     Ok(())
 }

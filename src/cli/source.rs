@@ -116,6 +116,7 @@ fn built_in(dataset: DatasetName, mixture: &MixtureArgs) -> Result<Source> {
 }
 
 fn prepare_file(path: &Path, data: &DataArgs, seed: u64, ui: &Ui) -> Result<Prepared> {
+    check_holdout(data.holdout)?;
     let dataset = read_data(path, data)?;
     let (train, held_out) =
         split(&dataset, data.holdout, seed).with_context(|| path.display().to_string())?;
@@ -196,16 +197,20 @@ fn drop_columns(dataset: &Dataset, names: &[String], path: &Path) -> Result<Data
     Ok(Dataset::new(columns, values)?)
 }
 
+/// Checks `--holdout`: 0 (no split) or a fraction strictly between 0 and 1.
+fn check_holdout(holdout: f64) -> Result<()> {
+    if holdout == 0.0 || (holdout > 0.0 && holdout < 1.0) {
+        return Ok(());
+    }
+    Err(bad_flag(format!("invalid --holdout = {holdout}: must be 0 (no split) or between 0 and 1")))
+}
+
 /// The seeded split into training and held-out rows; `holdout = 0` holds nothing out.
 pub fn split(dataset: &Dataset, holdout: f64, seed: u64) -> Result<(Dataset, Option<Dataset>)> {
     if holdout == 0.0 {
         return Ok((dataset.clone(), None));
     }
-    if !(holdout > 0.0 && holdout < 1.0) {
-        return Err(bad_flag(format!(
-            "invalid --holdout = {holdout}: must be 0 (no split) or between 0 and 1"
-        )));
-    }
+    check_holdout(holdout)?;
     if dataset.n < 2 {
         bail!(
             "the data has {} row: holding rows out for scoring (--holdout {holdout}) needs at \

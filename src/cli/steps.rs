@@ -14,7 +14,7 @@ use flowmatching::flow::{Flow, FlowInfo};
 use flowmatching::metrics::one_d::{evaluate_1d, noise_floor, Metrics1d, NoiseFloor1d};
 use flowmatching::model::VelocityNet;
 use flowmatching::path::PathSpec;
-use flowmatching::report::{fmt_num, write_json, Table};
+use flowmatching::report::{fmt_num, Table};
 use flowmatching::rng::{stream, Stream};
 use flowmatching::train::{train as train_loop, DataPool, StepInfo, TrainLog};
 
@@ -130,6 +130,12 @@ pub fn train_pool(
 /// `flowmatching train`: on the 1D mixture, a built-in 2D dataset, a mixture spec or a file.
 pub fn train(args: &TrainArgs, ui: &Ui) -> Result<()> {
     super::train_config(&args.optim)?;
+    super::check_output_file("--out", &args.out, false)?;
+    for (flag, path) in [("--loss-csv", &args.loss_csv), ("--held-out", &args.held_out)] {
+        if let Some(path) = path {
+            super::check_output_file(flag, path, true)?;
+        }
+    }
     let data = Source::new(args.dataset, &args.data, &args.mixture)?;
     let data = data.prepare(&args.data, args.optim.pool, args.seed, ui)?;
     let train_data = data.train_data(args.data.standardize)?;
@@ -142,9 +148,14 @@ pub fn train(args: &TrainArgs, ui: &Ui) -> Result<()> {
     if let Some(loss_csv) = &args.loss_csv {
         write_losses(loss_csv, &trained.log)?;
     }
+    let mut steps = String::new();
     for (step, loss) in &trained.log.losses {
-        println!("step {step}: loss {loss:.6}");
+        steps += &format!("step {step}: loss {loss:.6}\n");
     }
+    let stdout_taken = [&args.loss_csv, &args.held_out]
+        .iter()
+        .any(|p| p.as_deref().is_some_and(|p| p.as_os_str() == "-"));
+    super::report(&steps, stdout_taken)?;
     ui.status(format!(
         "trained {} steps in {:.2} s; checkpoint written to {}",
         trained.flow.info().train_steps,
@@ -161,12 +172,19 @@ pub fn write_losses(path: &std::path::Path, log: &TrainLog) -> Result<()> {
     for ((step, loss), (_, mean)) in log.losses.iter().zip(&log.mean_losses) {
         text.push_str(&format!("{step},{loss:?},{mean:?}\n"));
     }
+    if path.as_os_str() == "-" {
+        return super::report(&text, false);
+    }
     Ok(flowmatching::report::write_atomic(path, text.as_bytes())?)
 }
 
 /// `flowmatching sample`.
 pub fn sample(args: &SampleArgs, ui: &Ui) -> Result<()> {
     let options = super::solve_options(&args.solver)?;
+    super::check_output_file("--out", &args.out, true)?;
+    if let Some(trajectory) = &args.trajectory.trajectory {
+        super::check_output_file("--trajectory", trajectory, true)?;
+    }
     if args.samples == 0 {
         return Err(bad_flag("invalid --samples = 0: ask for at least one sample"));
     }
@@ -221,6 +239,9 @@ pub fn evaluate(args: &EvaluateArgs, ui: &Ui) -> Result<()> {
         return super::score::evaluate(args, ui);
     }
     let mixture = super::mixture(&args.mixture)?;
+    if let Some(json) = &args.json {
+        super::check_output_file("--json", json, true)?;
+    }
     let data = super::read_table(&args.samples)?;
     if data.d != 1 {
         anyhow::bail!(
@@ -238,11 +259,18 @@ pub fn evaluate(args: &EvaluateArgs, ui: &Ui) -> Result<()> {
     let mut table = metrics_table(&mixture);
     add_metrics_row(&mut table, &args.samples.display().to_string(), &metrics);
     add_metrics_row(&mut table, "true samples (noise floor)", &floor.first_draw);
-    print!("{}", table.to_text());
-    println!(
-        "noise floor over {} draws of {}: W1 {:.4} +- {:.4}, KS {:.4} +- {:.4}",
-        floor.reps, floor.n, floor.w1_mean, floor.w1_std, floor.ks_mean, floor.ks_std
+    let text = format!(
+        "{}noise floor over {} draws of {}: W1 {:.4} +- {:.4}, KS {:.4} +- {:.4}\n",
+        table.to_text(),
+        floor.reps,
+        floor.n,
+        floor.w1_mean,
+        floor.w1_std,
+        floor.ks_mean,
+        floor.ks_std
     );
+    let json_to_stdout = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    super::report(&text, json_to_stdout)?;
 
     if let Some(json) = &args.json {
         let report = EvaluateReport {
@@ -250,7 +278,7 @@ pub fn evaluate(args: &EvaluateArgs, ui: &Ui) -> Result<()> {
             noise_floor: floor,
             true_weights: mixture.weights().to_vec(),
         };
-        write_json(json, &report)?;
+        super::write_json_out(json, &report)?;
     }
     Ok(())
 }
@@ -275,6 +303,7 @@ pub fn add_metrics_row(table: &mut Table, label: &str, m: &Metrics1d) {
 
 /// `flowmatching velocity`.
 pub fn velocity(args: &VelocityArgs) -> Result<()> {
+    super::check_output_file("--out", &args.out, true)?;
     let flow = Flow::load(&args.checkpoint)?;
     let d = flow.dim();
     let table = super::read_table(&args.input)?;

@@ -64,3 +64,11 @@ pub fn is_usage_error(e: &anyhow::Error) -> bool {
             )
     })
 }
+
+/// Checks a count flag against its smallest useful value.
+pub fn at_least(flag: &str, value: usize, min: usize) -> anyhow::Result<()> {
+    if value < min {
+        return Err(bad_flag(format!("invalid {flag} = {value}: must be at least {min}")));
+    }
+    Ok(())
+}

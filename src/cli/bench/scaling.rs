@@ -87,7 +87,7 @@ pub fn run(args: &BenchArgs, machine: &Machine, ui: &Ui) -> Result<()> {
     write_shapes(&args.out, "width", &width_rows, |c| c.hidden, machine)?;
     write_shapes(&args.out, "dim", &dim_rows, |c| c.dim, machine)?;
 
-    super::print(&tables_text(&sample_rows, &width_rows, &dim_rows))?;
+    crate::cli::report(&tables_text(&sample_rows, &width_rows, &dim_rows), false)?;
     ui.status(format!("wrote scaling CSV files and charts to {}", args.out.display()));
     Ok(())
 }
