@@ -242,12 +242,21 @@ fn write_losses(path: &Path, report: &CompareReport, artifacts: &[PathArtifacts]
     super::super::write_table(path, &header, &values)
 }
 
-/// The binned window: every component's mean +- 4 standard deviations.
-fn bins(mixture: &GaussianMixture1d) -> Bins {
+/// The binned window: every component's mean +- 4 standard deviations, widened to hold all
+/// but the outermost 0.1 % of the samples on each side (a model's tails reach further than
+/// the mixture's).
+fn bins(mixture: &GaussianMixture1d, samples: &[&[f64]]) -> Bins {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for (m, s) in mixture.means().iter().zip(mixture.stds()) {
         lo = lo.min(m - 4.0 * s);
         hi = hi.max(m + 4.0 * s);
+    }
+    let mut all: Vec<f64> = samples.iter().flat_map(|s| s.iter().copied()).collect();
+    if !all.is_empty() {
+        all.sort_by(f64::total_cmp);
+        let k = all.len() / 1000;
+        lo = lo.min(all[k]);
+        hi = hi.max(all[all.len() - 1 - k]);
     }
     Bins { count: 160, range: (lo, hi) }
 }
@@ -258,7 +267,8 @@ fn plot_samples(
     artifacts: &[PathArtifacts],
     mixture: &GaussianMixture1d,
 ) -> Result<()> {
-    let bins = bins(mixture);
+    let samples: Vec<&[f64]> = artifacts.iter().map(|a| a.samples.as_slice()).collect();
+    let bins = bins(mixture, &samples);
     let pdf = |x: f64| mixture.pdf(x);
     let density = Density { label: "exact density", p: &pdf };
     let sets: Vec<Samples1d> = (report.results.iter().zip(artifacts))
