@@ -3,7 +3,8 @@
 //! A flow dx/dt = v(x, t) carries the base density p_0 = N(0, I) at t = 0 (noise) to the model
 //! density p_1 at t = 1 (data). Along a trajectory x_t the log-density obeys
 //!
-//!   d/dt log p_t(x_t) = -div v(x_t, t),   so   log p_1(x_1) = log p_0(x_0) - ∫_0^1 div v(x_t, t) dt,
+//!   d/dt log p_t(x_t) = -div v(x_t, t),
+//!   so   log p_1(x_1) = log p_0(x_0) - ∫_0^1 div v(x_t, t) dt,
 //!
 //! where x_0 is found by solving the ODE backwards from the data point x_1. [`log_likelihood`]
 //! does this in one reverse solve, from t = 1 to t = 0, of the augmented state [x, l] (d + 1

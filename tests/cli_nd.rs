@@ -372,7 +372,10 @@ fn mixture_spec_trains_in_three_dimensions() {
     let dir = TempDir::new("spec");
     let spec = dir.write(
         "spec.json",
-        r#"{"weights": [0.5, 0.5], "means": [[-2, 0, 1], [2, 0, -1]], "stds": [0.3, [0.2, 0.5, 0.3]]}"#,
+        concat!(
+            r#"{"weights": [0.5, 0.5], "means": [[-2, 0, 1], [2, 0, -1]], "#,
+            r#""stds": [0.3, [0.2, 0.5, 0.3]]}"#
+        ),
     );
     let out_dir = dir.arg("demo");
     let mut args = vec!["demo", "--mixture-spec", &spec, "--out", &out_dir, "--samples", "300"];

@@ -32,8 +32,8 @@ pub struct VectorField<'a> {
 
 /// Draws each field as arrows, panels side by side under `title`, all over the same `region`
 /// (by default the grid points of all panels, with room for the arrows) and on one arrow scale
-/// (see the module docs). A zero velocity is drawn as a dot. Grid points outside a given `region` are
-/// not drawn; arrows from points near its edge may reach past it.
+/// (see the module docs). A zero velocity is drawn as a dot. Grid points outside a given
+/// `region` are not drawn; arrows from points near its edge may reach past it.
 ///
 /// The image is `460 * panels` x 500 pixels (plus 40 for a title).
 ///

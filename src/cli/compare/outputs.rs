@@ -71,9 +71,10 @@ fn settings_line(report: &CompareReport) -> String {
 fn notes(report: &CompareReport) -> String {
     format!(
         "Losses regress each path's own target u_t: they are not on one scale across paths.\n\
-         S = ∫ E|x(1) - x(0) - v(x(t), t)|^2 dt along the fine solve (0: straight, constant speed); \
-         S rel = S / E|x(1) - x(0)|^2.\n\
-         'NFE to W1 <= {}': the fewest network evaluations of the sweep reaching that W1 ('-': none).",
+         S = ∫ E|x(1) - x(0) - v(x(t), t)|^2 dt along the fine solve (0: straight, constant \
+         speed); S rel = S / E|x(1) - x(0)|^2.\n\
+         'NFE to W1 <= {}': the fewest network evaluations of the sweep reaching that W1 \
+         ('-': none).",
         report.target_w1
     )
 }
