@@ -204,7 +204,8 @@ fn rademacher_hutchinson_is_exact_in_one_dimension() {
 }
 
 /// Per-point Hutchinson errors (estimate minus exact log p_1) for the constant field A x + b on
-/// n random points. With A constant, ∫_0^1 J dt = A and the error is tr A - mean_m eps_m^T A eps_m.
+/// n random points. With A constant, ∫_0^1 J dt = A and the error is
+/// tr A - mean_m eps_m^T A eps_m.
 fn hutchinson_errors(a: [f64; 4], probes: usize, probe: Probe, n: usize) -> Vec<f64> {
     let mut rng = stream(5, Stream::Eval);
     let x_1: Vec<f64> = (0..2 * n)

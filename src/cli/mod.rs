@@ -224,10 +224,7 @@ pub fn write_table(path: &Path, header: &[String], values: &[f64]) -> Result<()>
         return Ok(loader::write_csv(path, header, values)?);
     }
     let bytes = loader::csv_bytes(Path::new("standard output"), header, values)?;
-    let mut out = std::io::stdout().lock();
-    out.write_all(&bytes)?;
-    out.flush()?;
-    Ok(())
+    report(&String::from_utf8(bytes)?, false)
 }
 
 /// The values of `table` (read from `input`) in the columns `wanted`, row-major, in `wanted`'s
