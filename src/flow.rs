@@ -15,14 +15,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use rand::Rng as _;
-use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
 use crate::data::standardize::Standardizer;
 use crate::likelihood::{log_likelihood, LikelihoodOptions, LogLikelihood};
 use crate::model::{checkpoint, VelocityNet, Workspace};
-use crate::rng::Rng;
+use crate::rng::{NoiseRng, Rng};
 use crate::solve::{solve, JvpField, Solution, SolveOptions, VelocityField};
 use crate::{Error, Result};
 
@@ -132,8 +130,10 @@ impl Flow {
     }
 
     /// Draws `n` noise points z(0) ~ N(0, I) from `rng`, row-major `n * d`.
-    pub fn noise(&self, n: usize, rng: &mut Rng) -> Vec<f64> {
-        (0..n * self.dim()).map(|_| rng.sample::<f64, _>(StandardNormal)).collect()
+    pub fn noise(&self, n: usize, rng: &mut impl NoiseRng) -> Vec<f64> {
+        let mut z = vec![0.0; n * self.dim()];
+        rng.standard_normals(&mut z);
+        z
     }
 
     /// Integrates from noise `z_0` (standardised units) at t = 0 to t = 1 and returns the
@@ -147,7 +147,12 @@ impl Flow {
     }
 
     /// Draws `n` noise points from `rng` and integrates them to data; see [`Flow::generate`].
-    pub fn sample(&self, n: usize, options: &SolveOptions, rng: &mut Rng) -> Result<Solution> {
+    pub fn sample(
+        &self,
+        n: usize,
+        options: &SolveOptions,
+        rng: &mut impl NoiseRng,
+    ) -> Result<Solution> {
         let z_0 = self.noise(n, rng);
         self.generate(&z_0, options)
     }
@@ -170,7 +175,7 @@ impl Flow {
         n: usize,
         chunk: usize,
         options: &SolveOptions,
-        rng: &mut Rng,
+        rng: &mut impl NoiseRng,
         mut on_chunk: impl FnMut(usize),
     ) -> Result<Solution> {
         let mut all = Solution { x: Vec::new(), nfe: 0, steps: 0, rejected: 0, trajectory: vec![] };
@@ -192,7 +197,7 @@ impl Flow {
         n: usize,
         chunk: usize,
         options: &SolveOptions,
-        rng: &mut Rng,
+        rng: &mut impl NoiseRng,
         mut on_chunk: impl FnMut(usize, Solution) -> Result<()>,
     ) -> Result<()> {
         if chunk == 0 {

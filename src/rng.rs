@@ -5,8 +5,11 @@
 //! stream of that seed, so adding draws in one place never shifts the numbers seen in another,
 //! and results do not depend on the thread count.
 
-use rand::SeedableRng;
+use rand::{Rng as _, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+
+pub mod notebook;
 
 /// The generator used everywhere: portable and reproducible across platforms.
 pub type Rng = ChaCha8Rng;
@@ -38,10 +41,60 @@ pub fn stream(seed: u64, stream: Stream) -> Rng {
     rng
 }
 
+/// The random numbers of one training batch, in the order the batch draws them: the noise
+/// x_0 (all of it), then a pool row for each x_1, then a uniform for each t, then whatever the
+/// path itself needs.
+///
+/// [`Rng`] draws them from one ChaCha8 stream; [`notebook::NotebookRng`] as the reference
+/// notebook does (x_0 and t from PyTorch's generator, the rows from NumPy's).
+pub trait BatchRng {
+    /// Fills `out` with standard normals.
+    fn normals(&mut self, out: &mut [f32]);
+    /// A row index uniform in `0..rows`.
+    fn row(&mut self, rows: usize) -> usize;
+    /// A uniform in [0, 1).
+    fn unit(&mut self) -> f64;
+    /// The generator of any further noise, such as a stochastic path's.
+    fn other(&mut self) -> &mut Rng;
+}
+
+impl BatchRng for Rng {
+    fn normals(&mut self, out: &mut [f32]) {
+        for x in out {
+            *x = self.sample::<f32, _>(StandardNormal);
+        }
+    }
+
+    fn row(&mut self, rows: usize) -> usize {
+        self.random_range(0..rows)
+    }
+
+    fn unit(&mut self) -> f64 {
+        self.random()
+    }
+
+    fn other(&mut self) -> &mut Rng {
+        self
+    }
+}
+
+/// Standard normal noise for sampling: x_0 of the ODE at t = 0.
+pub trait NoiseRng {
+    /// Fills `out` with standard normals.
+    fn standard_normals(&mut self, out: &mut [f64]);
+}
+
+impl NoiseRng for Rng {
+    fn standard_normals(&mut self, out: &mut [f64]) {
+        for x in out {
+            *x = self.sample::<f64, _>(StandardNormal);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::Rng as _;
 
     #[test]
     fn streams_are_reproducible_and_distinct() {

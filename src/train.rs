@@ -13,13 +13,11 @@
 //! u_t = x_1 - x_0) with the path and coupling made pluggable. The loop reports progress through
 //! a callback and never prints.
 
-use rand::Rng as _;
-use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{AdamW, AdamWConfig, Grads, VelocityNet, Workspace};
 use crate::path::{ConditionalPath as _, PathSpec};
-use crate::rng::Rng;
+use crate::rng::BatchRng;
 use crate::{Error, Result};
 
 /// Settings of one training run; `Default` is the reference notebook's.
@@ -230,16 +228,14 @@ impl Batch {
     }
 
     /// Draws x_0 ~ N(0, I), x_1 from the pool with replacement, then t from the path's range.
-    fn draw(&mut self, pool: &DataPool, path: &PathSpec, rng: &mut Rng) {
-        for x in self.x_0.iter_mut() {
-            *x = rng.sample::<f32, _>(StandardNormal);
-        }
+    fn draw(&mut self, pool: &DataPool, path: &PathSpec, rng: &mut impl BatchRng) {
+        rng.normals(&mut self.x_0);
 
         let d = pool.dim();
         let n_pool = pool.len();
         let values = pool.values();
         for row in self.x_1.chunks_exact_mut(d) {
-            let j = rng.random_range(0..n_pool);
+            let j = rng.row(n_pool);
             // An element loop, not copy_from_slice: for the small d of most runs a memmove call
             // per row costs more than the copy.
             for (x, v) in row.iter_mut().zip(&values[j * d..(j + 1) * d]) {
@@ -251,24 +247,26 @@ impl Batch {
     }
 
     /// Draws a batch, pairs x_0 with x_1 by the path's coupling and computes (x_t, u_t).
-    fn prepare(&mut self, pool: &DataPool, path: &PathSpec, rng: &mut Rng) -> Result<()> {
+    fn prepare(&mut self, pool: &DataPool, path: &PathSpec, rng: &mut impl BatchRng) -> Result<()> {
         self.draw(pool, path, rng);
         path.coupling.pair(&mut self.x_0, &self.x_1, pool.dim())?;
         let (x_0, x_1, t) = (&self.x_0, &self.x_1, &self.t);
-        path.path.sample_conditional(x_0, x_1, t, rng, &mut self.x_t, &mut self.u_t)
+        let noise = rng.other();
+        path.path.sample_conditional(x_0, x_1, t, noise, &mut self.x_t, &mut self.u_t)
     }
 }
 
 /// Trains `net` in place on `pool` along `path` and returns the loss log.
 ///
-/// Randomness comes only from `rng` (the caller passes [`crate::rng::Stream::Train`] of the
-/// user's seed); the same seed gives the same weights whatever the thread count.
+/// Randomness comes only from `rng`: [`crate::rng::Stream::Train`] of the user's seed, or the
+/// notebook's generators ([`crate::rng::notebook::NotebookRng`]); the same seed gives the same
+/// weights whatever the thread count.
 pub fn train(
     net: &mut VelocityNet<f32>,
     pool: &DataPool,
     path: &PathSpec,
     config: &TrainConfig,
-    rng: &mut Rng,
+    rng: &mut (impl BatchRng + Send),
     mut on_step: impl FnMut(StepInfo) + Send,
 ) -> Result<TrainLog> {
     config.validate()?;

@@ -25,6 +25,7 @@ use rand::Rng as _;
 use rand_distr::StandardNormal;
 
 use crate::data::Target;
+use crate::rng::notebook::NumpyRandomState;
 use crate::rng::Rng;
 use crate::{Error, Result};
 
@@ -242,6 +243,17 @@ impl GaussianMixture1d {
                 let z: f64 = rng.sample(StandardNormal);
                 self.means[k] + self.stds[k] * z
             })
+            .collect()
+    }
+
+    /// Draws n points as the notebook does with NumPy: `comps = np.random.choice(K, size=n,
+    /// p=weights)`, then `np.random.normal(means[comps], stds[comps]).astype(np.float32)`
+    /// (all the components first, then all the normals; each point rounded to f32).
+    pub fn sample_like_numpy(&self, n: usize, numpy: &mut NumpyRandomState) -> Vec<f64> {
+        let components = numpy.choice_weighted(&self.weights, n);
+        components
+            .into_iter()
+            .map(|k| f64::from(numpy.normal(self.means[k], self.stds[k]) as f32))
             .collect()
     }
 

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::embedding::frequencies;
 use super::scalar::Scalar;
+use crate::rng::notebook::TorchGenerator;
 use crate::rng::Rng;
 use crate::{Error, Result};
 
@@ -141,6 +142,21 @@ impl<T: Scalar> VelocityNet<T> {
             }));
         }
         Self::from_params(config, params)
+    }
+
+    /// A network initialised as PyTorch initialises it after `torch.manual_seed`: each layer's
+    /// weight, then its bias, by `uniform_(-b, b)` with b = 1/sqrt(fan_in) in float32, drawn
+    /// from `torch` (the reference notebook's generator).
+    pub fn new_like_torch(config: NetConfig, torch: &mut TorchGenerator) -> Result<Self> {
+        config.validate()?;
+        let mut params = vec![0.0f32; config.num_params()];
+        for layer in layer_shapes(&config) {
+            let bound = (1.0 / (layer.inputs as f64).sqrt()) as f32;
+            let weight = layer.weight_offset..layer.bias_offset;
+            torch.uniform(-bound, bound, &mut params[weight]);
+            torch.uniform(-bound, bound, &mut params[layer.bias_offset..layer.end()]);
+        }
+        Self::from_params(config, params.into_iter().map(|p| T::from_f64(f64::from(p))).collect())
     }
 
     /// A network with the given flat parameters (layout in the [module docs](super)).

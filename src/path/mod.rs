@@ -53,9 +53,7 @@ pub use scheduler::{
 pub use spec::{parse_path_list, PathSpec};
 pub use stochastic::StochasticInterpolant;
 
-use rand::Rng as _;
-
-use crate::rng::Rng;
+use crate::rng::{BatchRng, Rng};
 use crate::{Error, Result};
 
 /// A conditional probability path: given paired endpoints, a point on the path and its velocity.
@@ -66,10 +64,13 @@ pub trait ConditionalPath {
 
     /// Fills `t` with times drawn uniformly from [`ConditionalPath::time_range`], one f64
     /// uniform per entry rounded to f32.
-    fn sample_times(&self, rng: &mut Rng, t: &mut [f32]) {
+    fn sample_times<R: BatchRng + ?Sized>(&self, rng: &mut R, t: &mut [f32])
+    where
+        Self: Sized,
+    {
         let (lo, hi) = self.time_range();
         for t_i in t {
-            *t_i = (lo + (hi - lo) * rng.random::<f64>()) as f32;
+            *t_i = (lo + (hi - lo) * rng.unit()) as f32;
         }
     }
 
