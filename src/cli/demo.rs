@@ -67,10 +67,12 @@ pub fn run(args: &DemoArgs, ui: &Ui) -> Result<()> {
     super::at_least("--ode-steps", args.ode_steps, 1)?;
     super::create_out_dir(&args.out)?;
 
-    let trained = train_on_mixture(&mixture, &args.net, &args.optim, args.seed, ui)?;
+    let mut trained = train_on_mixture(&mixture, &args.net, &args.optim, args.seed, ui)?;
     ui.status(format!("trained {} steps in {:.2} s", args.optim.train_steps, trained.log.seconds));
 
-    let mut sample_rng = stream(args.seed, Stream::Sample);
+    // The samplers draw their noise one after another from where training left the run's
+    // generator, as the notebook's sampling cells do.
+    let sample_rng = &mut trained.noise;
     let mut solvers = Vec::new();
     let mut samples = Vec::new();
     let mut runs = vec![(Solver::Euler, args.ode_steps), (Solver::Heun, args.ode_steps)];
@@ -78,7 +80,7 @@ pub fn run(args: &DemoArgs, ui: &Ui) -> Result<()> {
     for (solver, steps) in runs {
         let options = SolveOptions::new(solver, steps);
         let started = Instant::now();
-        let solution = trained.flow.sample(args.samples, &options, &mut sample_rng)?;
+        let solution = trained.flow.sample(args.samples, &options, sample_rng)?;
         let seconds = started.elapsed().as_secs_f64();
         let metrics = evaluate_1d(&solution.x, &mixture)?;
         solvers.push(SolverResult {

@@ -16,10 +16,9 @@ use super::args::DemoArgs;
 use super::demo_plots::{self, Generated};
 use super::score::{self, Nll, Reference, Score, Scorer};
 use super::source::{Prepared, Source, Truth};
-use super::steps::{train_pool, write_losses, Trained};
+use super::steps::{train_pool, write_losses, RunRng, Trained};
 use super::Ui;
 use flowmatching::report::write_json;
-use flowmatching::rng::{stream, Stream};
 use flowmatching::solve::{SolveOptions, Solver};
 
 /// Samples whose paths are recorded for the trajectory plot.
@@ -67,12 +66,13 @@ pub fn run(args: &DemoArgs, ui: &Ui) -> Result<()> {
     super::create_out_dir(&args.out)?;
 
     let source = Source::new(args.dataset, &args.data, &args.mixture)?;
-    let data = source.prepare(&args.data, args.optim.pool, args.seed, ui)?;
+    let mut rng = RunRng::new(args.optim.rng, args.seed)?;
+    let data = source.prepare(&args.data, args.optim.pool, &mut rng, ui)?;
     let train_data = data.train_data(args.data.standardize)?;
-    let trained = train_pool(train_data, &args.net, &args.optim, args.seed, ui, |_| {})?;
+    let mut trained = train_pool(train_data, &args.net, &args.optim, rng, ui, |_| {})?;
     ui.status(format!("trained {} steps in {:.2} s", args.optim.train_steps, trained.log.seconds));
 
-    let generated = generate(&trained, args)?;
+    let generated = generate(&mut trained, args)?;
     let reference = Reference::from_truth(&data, args.samples, args.seed)?;
     let units = data.metric_units()?;
     let scorer = Scorer::new(data.d, reference, units, data.board.clone(), args.seed);
@@ -123,16 +123,16 @@ pub fn run(args: &DemoArgs, ui: &Ui) -> Result<()> {
     Ok(())
 }
 
-/// Euler and Heun samples from the seed's `Sample` stream (Euler's noise first, as in the 1D
-/// demo), and the paths of the first Heun samples.
-fn generate(trained: &Trained, args: &DemoArgs) -> Result<Generated> {
+/// Euler and Heun samples from the run's sampling noise (Euler's first, as in the 1D demo),
+/// and the paths of the first Heun samples.
+fn generate(trained: &mut Trained, args: &DemoArgs) -> Result<Generated> {
     let flow = &trained.flow;
-    let mut rng = stream(args.seed, Stream::Sample);
+    let rng = &mut trained.noise;
     let mut runs = Vec::new();
     let mut heun_noise = Vec::new();
     for solver in [Solver::Euler, Solver::Heun] {
         let options = SolveOptions::new(solver, args.ode_steps);
-        let z_0 = flow.noise(args.samples, &mut rng);
+        let z_0 = flow.noise(args.samples, rng);
         let started = Instant::now();
         let solution = flow.generate(&z_0, &options)?;
         let seconds = started.elapsed().as_secs_f64();

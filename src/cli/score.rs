@@ -18,8 +18,9 @@ use anyhow::{bail, Context as _, Result};
 use rand::{Rng as _, SeedableRng as _};
 use serde::Serialize;
 
-use super::args::{DatasetName, EvaluateArgs};
+use super::args::{DatasetName, EvaluateArgs, RngName};
 use super::source::{Prepared, Source, Truth};
+use super::steps::RunRng;
 use super::Ui;
 use flowmatching::data::loader::{self, LoadOptions};
 use flowmatching::data::standardize::Standardizer;
@@ -365,7 +366,9 @@ fn reference_file(path: &Path, args: &EvaluateArgs) -> Result<(Scorer, Vec<Strin
 fn truth_of_flags(args: &EvaluateArgs, ui: &Ui) -> Result<(Scorer, Vec<String>, String)> {
     let dataset = args.dataset.unwrap_or(DatasetName::Mixture);
     let source = Source::new(dataset, &args.data, &args.mixture)?;
-    let data = source.prepare(&args.data, 0, args.seed, ui)?;
+    // No pool is drawn; a file's held-out rows come from the seed's split stream either way.
+    let mut rng = RunRng::new(RngName::Chacha, args.seed)?;
+    let data = source.prepare(&args.data, 0, &mut rng, ui)?;
     let standardizer = data.metric_units()?;
     let what = match &args.data.data {
         Some(path) => format!("the data {}", path.display()),

@@ -13,7 +13,7 @@ use anyhow::{bail, Context as _, Result};
 
 use super::args::{DataArgs, DatasetName, Header, MixtureArgs, Standardize};
 use super::bad_flag;
-use super::steps::TrainData;
+use super::steps::{RunRng, TrainData};
 use super::{default_columns, Ui};
 use flowmatching::data::loader::{self, Dataset, HeaderMode, LoadOptions};
 use flowmatching::data::standardize::Standardizer;
@@ -80,11 +80,17 @@ impl Source {
     }
 
     /// Draws `pool` training points (a built-in target) or reads and splits the file.
-    pub fn prepare(self, data: &DataArgs, pool: usize, seed: u64, ui: &Ui) -> Result<Prepared> {
+    pub fn prepare(
+        self,
+        data: &DataArgs,
+        pool: usize,
+        rng: &mut RunRng,
+        ui: &Ui,
+    ) -> Result<Prepared> {
         match self {
             Source::Target { target, board } => {
                 let d = target.dim();
-                let train = target.sample(pool, &mut stream(seed, Stream::Data));
+                let train = rng.draw_pool(target.as_ref(), pool);
                 let columns = default_columns(d);
                 Ok(Prepared {
                     name: target.name(),
@@ -95,7 +101,7 @@ impl Source {
                     board,
                 })
             }
-            Source::File(path) => prepare_file(&path, data, seed, ui),
+            Source::File(path) => prepare_file(&path, data, rng.seed(), ui),
         }
     }
 }

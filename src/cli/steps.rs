@@ -3,19 +3,20 @@
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
-use super::args::{EvaluateArgs, NetArgs, OptimArgs, SampleArgs, TrainArgs, VelocityArgs};
+use super::args::{EvaluateArgs, NetArgs, OptimArgs, RngName, SampleArgs, TrainArgs, VelocityArgs};
 use super::source::Source;
 use super::{bad_flag, flag_error};
 use super::{default_columns, Ui};
 use flowmatching::data::mixture::GaussianMixture1d;
 use flowmatching::data::standardize::Standardizer;
-use flowmatching::data::Target as _;
+use flowmatching::data::Target;
 use flowmatching::flow::{Flow, FlowInfo};
 use flowmatching::metrics::one_d::{evaluate_1d, noise_floor, Metrics1d, NoiseFloor1d};
 use flowmatching::model::VelocityNet;
 use flowmatching::path::PathSpec;
 use flowmatching::report::{fmt_num, Table};
-use flowmatching::rng::{stream, Stream};
+use flowmatching::rng::notebook::{NotebookRng, TorchGenerator, TorchRandn};
+use flowmatching::rng::{stream, NoiseRng, Rng, Stream};
 use flowmatching::train::{train as train_loop, DataPool, StepInfo, TrainLog};
 
 /// A network trained on the 1D mixture, with what the run produced.
@@ -23,6 +24,78 @@ pub struct Trained {
     pub flow: Flow,
     pub log: TrainLog,
     pub pool: DataPool,
+    /// Where the run's sampling noise comes from: the notebook's PyTorch generator where
+    /// training left it (as the notebook samples), or the seed's ChaCha8 `Sample` stream.
+    pub noise: SampleNoise,
+}
+
+/// The random numbers of one training run, by `--rng`.
+pub struct RunRng {
+    seed: u64,
+    notebook: Option<NotebookRng>,
+}
+
+impl RunRng {
+    /// The generators of `seed`; the notebook's take seeds below 2^32, as NumPy does.
+    pub fn new(rng: RngName, seed: u64) -> Result<Self> {
+        let notebook = match rng {
+            RngName::Chacha => None,
+            RngName::Notebook => Some(NotebookRng::new(seed).ok_or_else(|| {
+                bad_flag(format!(
+                    "invalid --seed = {seed}: the notebook's generators take seeds below 2^32 \
+                     (NumPy's limit); use --rng chacha for larger seeds"
+                ))
+            })?),
+        };
+        Ok(RunRng { seed, notebook })
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Draws `n` points of `target`: with NumPy's generator as the notebook does, for the
+    /// notebook's 1D mixture under `--rng notebook`; otherwise from the seed's `Data` stream.
+    pub fn draw_pool(&mut self, target: &dyn Target, n: usize) -> Vec<f64> {
+        let numpy = self.notebook.as_mut().map(|notebook| &mut notebook.numpy);
+        numpy
+            .and_then(|numpy| target.sample_like_numpy(n, numpy))
+            .unwrap_or_else(|| target.sample(n, &mut stream(self.seed, Stream::Data)))
+    }
+}
+
+/// Sampling noise: PyTorch's generator or a ChaCha8 stream.
+pub enum SampleNoise {
+    /// A `torch.randn` of its own for each draw.
+    Torch(TorchGenerator),
+    /// One `torch.randn` of a known total, drawn in pieces.
+    TorchPieces(TorchRandn),
+    ChaCha(Rng),
+}
+
+impl SampleNoise {
+    /// The noise of `sample --seed seed --rng rng` for `total` values in all:
+    /// `torch.manual_seed(seed); torch.randn(n, d)` or the seed's `Sample` stream; either way
+    /// the same whatever pieces the sampler draws it in.
+    pub fn for_sample(rng: RngName, seed: u64, total: usize) -> Self {
+        match rng {
+            RngName::Notebook => {
+                SampleNoise::TorchPieces(TorchRandn::new(TorchGenerator::new(seed), total))
+            }
+            RngName::Chacha => SampleNoise::ChaCha(stream(seed, Stream::Sample)),
+        }
+    }
+}
+
+impl NoiseRng for SampleNoise {
+    fn standard_normals(&mut self, out: &mut [f64]) {
+        match self {
+            SampleNoise::Torch(torch) => torch.standard_normals(out),
+            SampleNoise::TorchPieces(pieces) => pieces.standard_normals(out),
+            SampleNoise::ChaCha(rng) => rng.standard_normals(out),
+        }
+    }
 }
 
 /// Draws the notebook's data pool from the 1D mixture and trains on it; see [`train_pool`].
@@ -46,14 +119,15 @@ pub fn train_on_mixture_with(
     on_step: impl FnMut(StepInfo) + Send,
 ) -> Result<Trained> {
     super::train_config(optim)?;
-    let pool = mixture.sample(optim.pool, &mut stream(seed, Stream::Data));
+    let mut rng = RunRng::new(optim.rng, seed)?;
+    let pool = rng.draw_pool(mixture, optim.pool);
     let data = TrainData {
         values: &pool,
         standardizer: Standardizer::identity(1),
         name: mixture.name(),
         columns: default_columns(1),
     };
-    train_pool(data, net, optim, seed, ui, on_step)
+    train_pool(data, net, optim, rng, ui, on_step)
 }
 
 /// The training points and what the checkpoint should remember of them.
@@ -70,11 +144,14 @@ pub struct TrainData<'a> {
 
 /// Initialises the network and trains it on `data` seen through its standardizer, with a
 /// progress bar, handing every step's loss to `on_step`.
+///
+/// Under `--rng notebook` the run draws what the notebook draws after its data: the batch of
+/// 1024 it shows as a table (dropped here), the network's initial weights, then the batches.
 pub fn train_pool(
     data: TrainData,
     net: &NetArgs,
     optim: &OptimArgs,
-    seed: u64,
+    rng: RunRng,
     ui: &Ui,
     mut on_step: impl FnMut(StepInfo) + Send,
 ) -> Result<Trained> {
@@ -84,7 +161,15 @@ pub fn train_pool(
     let net_config = super::net_config(net, d)?;
 
     let pool = DataPool::from_f64(d, &data.standardizer.forward(data.values)?)?;
-    let mut network = VelocityNet::new(net_config, &mut stream(seed, Stream::Init))?;
+    let seed = rng.seed;
+    let mut notebook = rng.notebook;
+    let mut network = match &mut notebook {
+        Some(notebook) => {
+            notebook.skip_preview_batch(pool.len(), d);
+            VelocityNet::new_like_torch(net_config, &mut notebook.torch)?
+        }
+        None => VelocityNet::new(net_config, &mut stream(seed, Stream::Init))?,
+    };
     super::debug(format!(
         "path {path}; network {:?} with {} parameters; {:?}; {} training points",
         network.config(),
@@ -94,9 +179,8 @@ pub fn train_pool(
     ));
 
     let bar = ui.progress(train_config.steps as u64, "training");
-    let mut rng = stream(seed, Stream::Train);
     let (mut first, mut last) = (None, 0.0);
-    let log = train_loop(&mut network, &pool, &path, &train_config, &mut rng, |info| {
+    let on_step = |info: StepInfo| {
         on_step(info);
         first.get_or_insert(info.loss);
         last = info.loss;
@@ -104,7 +188,19 @@ pub fn train_pool(
             bar.set_position(info.step as u64);
             bar.set_message(format!("loss {:.4}", info.loss));
         }
-    })?;
+    };
+    let (log, noise) = match notebook {
+        Some(mut notebook) => {
+            let log =
+                train_loop(&mut network, &pool, &path, &train_config, &mut notebook, on_step)?;
+            (log, SampleNoise::Torch(notebook.torch))
+        }
+        None => {
+            let mut rng = stream(seed, Stream::Train);
+            let log = train_loop(&mut network, &pool, &path, &train_config, &mut rng, on_step)?;
+            (log, SampleNoise::ChaCha(stream(seed, Stream::Sample)))
+        }
+    };
     bar.finish_and_clear();
     if let Some(first) = first.filter(|&first| last > 10.0 * first) {
         super::ode::warn(format!(
@@ -124,7 +220,7 @@ pub fn train_pool(
         train_steps: train_config.steps,
     };
     let flow = Flow::new(network, data.standardizer, info)?;
-    Ok(Trained { flow, log, pool })
+    Ok(Trained { flow, log, pool, noise })
 }
 
 /// `flowmatching train`: on the 1D mixture, a built-in 2D dataset, a mixture spec or a file.
@@ -137,9 +233,10 @@ pub fn train(args: &TrainArgs, ui: &Ui) -> Result<()> {
         }
     }
     let data = Source::new(args.dataset, &args.data, &args.mixture)?;
-    let data = data.prepare(&args.data, args.optim.pool, args.seed, ui)?;
+    let mut rng = RunRng::new(args.optim.rng, args.seed)?;
+    let data = data.prepare(&args.data, args.optim.pool, &mut rng, ui)?;
     let train_data = data.train_data(args.data.standardize)?;
-    let trained = train_pool(train_data, &args.net, &args.optim, args.seed, ui, |_| {})?;
+    let trained = train_pool(train_data, &args.net, &args.optim, rng, ui, |_| {})?;
 
     trained.flow.save(&args.out)?;
     if let Some(held_out) = &args.held_out {
@@ -201,7 +298,7 @@ pub fn sample(args: &SampleArgs, ui: &Ui) -> Result<()> {
 
     let started = std::time::Instant::now();
     let bar = ui.progress(args.samples as u64, "sampling");
-    let mut rng = stream(args.seed, Stream::Sample);
+    let mut rng = SampleNoise::for_sample(args.rng, args.seed, args.samples * flow.dim());
     let solution = flow.sample_chunked(args.samples, args.chunk, &options, &mut rng, |done| {
         bar.set_position(done as u64)
     })?;

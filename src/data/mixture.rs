@@ -295,6 +295,10 @@ impl Target for GaussianMixture1d {
         GaussianMixture1d::sample(self, n, rng)
     }
 
+    fn sample_like_numpy(&self, n: usize, numpy: &mut NumpyRandomState) -> Option<Vec<f64>> {
+        Some(GaussianMixture1d::sample_like_numpy(self, n, numpy))
+    }
+
     /// `Some(log p(x[0]))` for a point of length 1; `None` for any other length.
     fn log_density(&self, x: &[f64]) -> Option<f64> {
         match x {

@@ -8,6 +8,7 @@ pub mod mixture;
 pub mod standardize;
 pub mod toy;
 
+use crate::rng::notebook::NumpyRandomState;
 use crate::rng::Rng;
 
 /// A distribution that flowmatching can learn and evaluate against.
@@ -17,6 +18,12 @@ pub trait Target: Send + Sync {
 
     /// Draws `n` points, row-major `n * d`.
     fn sample(&self, n: usize, rng: &mut Rng) -> Vec<f64>;
+
+    /// Draws `n` points as the reference notebook draws them with NumPy's generator, for the
+    /// distribution the notebook draws (its 1D mixture); `None` for every other.
+    fn sample_like_numpy(&self, _n: usize, _numpy: &mut NumpyRandomState) -> Option<Vec<f64>> {
+        None
+    }
 
     /// Exact log-density at one point `x` (length d), or `None` where no closed form exists.
     fn log_density(&self, _x: &[f64]) -> Option<f64> {

@@ -154,6 +154,67 @@ impl TorchGenerator {
     }
 }
 
+/// The values of one `torch.randn(total)`, handed out in pieces of any size.
+///
+/// Whatever the pieces, together they are exactly `torch.randn(total)` (PyTorch draws the
+/// last 16 values again when `total` is not a multiple of 16, so a piece's values depend on
+/// the total, not only on the piece). After `total` values a new `torch.randn(total)` begins.
+#[derive(Debug, Clone)]
+pub struct TorchRandn {
+    torch: TorchGenerator,
+    total: usize,
+    done: usize,
+    block: [f32; 16],
+    /// Index in `block` of the next value to hand out (16: a new block is needed).
+    used: usize,
+}
+
+impl TorchRandn {
+    /// The values of `torch.randn(total)` from `torch`.
+    pub fn new(torch: TorchGenerator, total: usize) -> Self {
+        TorchRandn { torch, total, done: 0, block: [0.0; 16], used: 16 }
+    }
+
+    /// The next value.
+    pub fn next_value(&mut self) -> f32 {
+        if self.done == self.total {
+            self.done = 0;
+            self.used = 16;
+        }
+        let i = self.done;
+        self.done += 1;
+        if self.total < 16 {
+            return self.torch.normal_f64() as f32;
+        }
+        let rem = self.total % 16;
+        if rem != 0 && i == self.total - 16 {
+            // The blocks so far used 16 of the first `total - rem` uniforms each; skip the
+            // rest of the first `total`, then draw the replacement block of the last 16.
+            for _ in 0..rem {
+                self.torch.mt.next_u32();
+            }
+            self.used = 16;
+        }
+        if self.used == 16 {
+            self.torch.rand(&mut self.block);
+            box_muller_16(&mut self.block);
+            self.used = 0;
+        }
+        // Past the replacement point the replacement block is read from its start.
+        let value = self.block[self.used];
+        self.used += 1;
+        value
+    }
+}
+
+impl NoiseRng for TorchRandn {
+    fn standard_normals(&mut self, out: &mut [f64]) {
+        for x in out {
+            *x = f64::from(self.next_value());
+        }
+    }
+}
+
 /// Box-Muller on one block of 16 float32 uniforms, in place, as PyTorch computes it.
 fn box_muller_16(block: &mut [f32]) {
     for j in 0..8 {
@@ -339,6 +400,24 @@ mod tests {
             last = mt.next_u32();
         }
         assert_eq!(last, 4_123_659_995);
+    }
+
+    #[test]
+    fn randn_in_pieces_is_randn_of_the_total() {
+        for total in [5, 16, 37, 1024, 1000] {
+            let mut whole = vec![0.0f32; total];
+            TorchGenerator::new(3).randn(&mut whole);
+            for piece in [1, 7, 16, 500] {
+                let mut stream = TorchRandn::new(TorchGenerator::new(3), total);
+                let mut got = Vec::new();
+                while got.len() < total {
+                    let mut part = vec![0.0; piece.min(total - got.len())];
+                    stream.standard_normals(&mut part);
+                    got.extend(part.iter().map(|&v| v as f32));
+                }
+                assert_eq!(got, whole, "total {total} in pieces of {piece}");
+            }
+        }
     }
 
     #[test]
