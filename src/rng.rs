@@ -1,9 +1,18 @@
 //! Seeded randomness.
 //!
-//! All randomness in flowmatching flows from one user seed. Each consumer (data pool, network
-//! initialisation, training batches, sampling noise, evaluation draws) gets its own ChaCha8
-//! stream of that seed, so adding draws in one place never shifts the numbers seen in another,
-//! and results do not depend on the thread count.
+//! All randomness in flowmatching flows from one user seed, in one of two ways:
+//!
+//! - [`stream`]: each consumer (data pool, network initialisation, training batches, sampling
+//!   noise, evaluation draws) gets its own ChaCha8 stream of the seed, so adding draws in one
+//!   place never shifts the numbers seen in another;
+//! - [`notebook`]: the reference notebook's own generators (PyTorch's and NumPy's MT19937),
+//!   drawn in the notebook's order, so that seed N gives the notebook's run with seed N. The
+//!   command-line program uses these by default for what the notebook draws (the 1D mixture's
+//!   data pool, the initial weights, the batches, the sampling noise) and ChaCha8 streams for
+//!   the rest (evaluation draws, likelihood probes, hold-out splits, 2D toys' data).
+//!
+//! Either way results do not depend on the thread count. Training draws through [`BatchRng`]
+//! and sampling through [`NoiseRng`], which both kinds implement.
 
 use rand::{Rng as _, SeedableRng};
 use rand_chacha::ChaCha8Rng;

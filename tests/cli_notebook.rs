@@ -107,3 +107,32 @@ fn demo_samples_continue_the_generator_where_training_left_it() {
         assert!(worst < 1e-4, "{ours}: largest sample difference from PyTorch's: {worst}");
     }
 }
+
+#[test]
+fn seeds_numpy_cannot_take_need_the_chacha_streams() {
+    let dir = TempDir::new("seed");
+    let ckpt = dir.arg("m.safetensors");
+    let tiny = ["--train-steps", "5", "--batch", "32", "--pool", "100", "--hidden", "8"];
+    let big = ["train", "--out", &ckpt, "--seed", "4294967296"];
+    let out = Command::new(env!("CARGO_BIN_EXE_flowmatching"))
+        .args([&big[..], &tiny].concat())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        message.contains("--seed = 4294967296") && message.contains("--rng chacha"),
+        "{message}"
+    );
+    assert!(!Path::new(&ckpt).exists());
+
+    // The largest seed NumPy takes works, and so does any seed with the ChaCha8 streams; the
+    // two kinds of generator give different networks from the same seed.
+    run(&[&["train", "--out", &ckpt, "--seed", "4294967295"][..], &tiny].concat());
+    run(&[&big[..], &tiny, &["--rng", "chacha"]].concat());
+    run(&[&["train", "--out", &ckpt, "--seed", "0", "--rng", "chacha"][..], &tiny].concat());
+    let chacha = checkpoint::load::<f32>(Path::new(&ckpt)).unwrap().net;
+    run(&[&["train", "--out", &ckpt, "--seed", "0"][..], &tiny].concat());
+    let notebook = checkpoint::load::<f32>(Path::new(&ckpt)).unwrap().net;
+    assert_ne!(chacha.params(), notebook.params());
+}

@@ -216,8 +216,8 @@ pub struct OptimArgs {
     #[arg(long, default_value_t = 50_000, value_parser = count, allow_negative_numbers = true)]
     pub pool: usize,
     /// How the seed becomes random numbers: notebook (PyTorch's and NumPy's generators, drawn
-    /// in the notebook's order, so --seed N repeats the notebook's run with seed N) or chacha
-    /// (an independent ChaCha8 stream for each use).
+    /// in the notebook's order, so --seed N repeats the notebook's run with seed N, up to float
+    /// rounding; seeds below 2^32) or chacha (an independent ChaCha8 stream for each use).
     #[arg(long, value_enum, default_value_t = RngName::Notebook)]
     pub rng: RngName,
 }
