@@ -68,12 +68,21 @@ impl Mt19937 {
         y ^ (y >> 18)
     }
 
+    /// Regenerates all 624 words: word i from words i, i + 1 and i + 397 (indices mod 624),
+    /// in place and in order, so the last words see the new first ones.
     fn twist(&mut self) {
-        for i in 0..N {
-            let y = (self.state[i] & 0x8000_0000) | (self.state[(i + 1) % N] & 0x7fff_ffff);
-            let odd = if y & 1 == 1 { 0x9908_b0df } else { 0 };
-            self.state[i] = self.state[(i + M) % N] ^ (y >> 1) ^ odd;
+        let mix = |upper: u32, lower: u32, far: u32| {
+            let y = (upper & 0x8000_0000) | (lower & 0x7fff_ffff);
+            far ^ (y >> 1) ^ (0u32.wrapping_sub(y & 1) & 0x9908_b0df)
+        };
+        let s = &mut self.state;
+        for i in 0..N - M {
+            s[i] = mix(s[i], s[i + 1], s[i + M]);
         }
+        for i in N - M..N - 1 {
+            s[i] = mix(s[i], s[i + 1], s[i + M - N]);
+        }
+        s[N - 1] = mix(s[N - 1], s[0], s[M - 1]);
         self.next = 0;
     }
 }
