@@ -24,14 +24,13 @@ use serde::Serialize;
 
 use super::args::BenchArgs;
 use super::bad_flag;
-use super::steps::{train_on_mixture, Trained};
+use super::steps::{train_on_mixture, SampleNoise, Trained};
 use super::Ui;
 use flowmatching::data::mixture::GaussianMixture1d;
 use flowmatching::flow::Flow;
 use flowmatching::metrics::one_d::w1_to_mixture;
 use flowmatching::model::NetConfig;
 use flowmatching::report::Table;
-use flowmatching::rng::{stream, Rng, Stream};
 use flowmatching::solve::{SolveOptions, Solver};
 use machine::{Load, Machine, Watch};
 
@@ -205,7 +204,8 @@ fn notebook_workload(args: &BenchArgs, machine: Machine, ui: &Ui) -> Result<Benc
         section,
     };
 
-    let mut rng = stream(args.seed, Stream::Sample);
+    // The samplers draw their noise from where training left the run's generator, as in demo.
+    let mut rng = trained.noise;
     let euler = time_sampling(args, &trained.flow, Solver::Euler, &mut rng, peak, &mixture)?;
     let heun = time_sampling(args, &trained.flow, Solver::Heun, &mut rng, peak, &mixture)?;
 
@@ -240,7 +240,7 @@ fn time_sampling(
     args: &BenchArgs,
     flow: &Flow,
     solver: Solver,
-    rng: &mut Rng,
+    rng: &mut SampleNoise,
     peak: f64,
     mixture: &GaussianMixture1d,
 ) -> Result<Sampling> {

@@ -66,6 +66,7 @@ impl RunRng {
 }
 
 /// Sampling noise: PyTorch's generator or a ChaCha8 stream.
+#[derive(Clone)]
 pub enum SampleNoise {
     /// A `torch.randn` of its own for each draw.
     Torch(TorchGenerator),
