@@ -1,10 +1,13 @@
 //! `flowmatching compare` as a user runs it: the files it writes, the shape of its JSON,
 //! reproducibility from the seed, and its messages on bad flags.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
+
+mod cli_support;
+use cli_support::TempDir;
 
 fn run(args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_flowmatching"));
@@ -13,28 +16,6 @@ fn run(args: &[&str]) -> Output {
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// A fresh directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("fm-compare-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn arg(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// A tiny network and run, so that a comparison takes a fraction of a second.
@@ -63,7 +44,7 @@ const TINY: [&str; 20] = [
 
 /// Runs a tiny comparison into `dir` and returns its parsed compare.json.
 fn compare(dir: &TempDir, extra: &[&str]) -> Value {
-    let mut args = vec!["--out", dir.arg()];
+    let mut args = vec!["--out", dir.dir_arg()];
     args.extend(TINY);
     args.extend(extra);
     let out = run(&args);
@@ -236,7 +217,7 @@ fn a_path_measures_the_same_whatever_else_is_compared() {
 #[test]
 fn a_bad_path_is_named() {
     let dir = TempDir::new("bad-path");
-    let out = run(&["--out", dir.arg(), "--paths", "linear,quadratc,cosine"]);
+    let out = run(&["--out", dir.dir_arg(), "--paths", "linear,quadratc,cosine"]);
     assert_eq!(out.status.code(), Some(2));
     let message = stderr(&out);
     assert!(message.contains("--paths") && message.contains("quadratc"), "{message}");
@@ -256,7 +237,7 @@ fn bad_lists_and_sizes_name_their_flag() {
         (&["--path", "cosine"], "--paths"),
     ];
     for (args, expected) in cases {
-        let out = run(&[&["--out", dir.arg()], args].concat());
+        let out = run(&[&["--out", dir.dir_arg()], args].concat());
         assert_eq!(out.status.code(), Some(2), "{args:?} is a usage error");
         let message = stderr(&out);
         assert!(message.contains(expected), "{args:?}: {message}");

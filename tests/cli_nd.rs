@@ -1,8 +1,11 @@
 //! The command line in any dimension: 2D toys, the user's files (the real datasets in
 //! ../shared/data), held-out splits, column choice, constant columns and dimension errors.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
+
+mod cli_support;
+use cli_support::TempDir;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_flowmatching"))
@@ -52,33 +55,6 @@ fn shared_data(file: &str) -> String {
         path.display()
     );
     path.display().to_string()
-}
-
-/// A fresh directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("fm-cli-nd-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn arg(&self, file: &str) -> String {
-        self.0.join(file).display().to_string()
-    }
-
-    fn write(&self, file: &str, contents: &str) -> String {
-        std::fs::write(self.0.join(file), contents).unwrap();
-        self.arg(file)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 const TINY: [&str; 8] =

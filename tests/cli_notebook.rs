@@ -8,11 +8,14 @@
 //! rounding grown over the run, not bit for bit; drawing anything in another order or from
 //! another generator moves them by order one.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use flowmatching::model::checkpoint;
 use safetensors::SafeTensors;
+
+mod cli_support;
+use cli_support::TempDir;
 
 const FIXTURE: &[u8] = include_bytes!("fixtures/notebook_rng/pipeline.safetensors");
 const NAMES: [&str; 6] =
@@ -47,27 +50,6 @@ fn column(path: &Path, name: &str) -> Vec<f32> {
 fn largest_difference(ours: &[f32], theirs: &[f32]) -> f32 {
     assert_eq!(ours.len(), theirs.len());
     ours.iter().zip(theirs).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("fm-notebook-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn arg(&self, file: &str) -> String {
-        self.0.join(file).display().to_string()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 #[test]

@@ -3,10 +3,12 @@
 
 mod ode_support;
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use ode_support::{shift_flow, shift_log_p};
+
+mod cli_support;
+use cli_support::TempDir;
 
 fn run(args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_flowmatching"));
@@ -34,33 +36,6 @@ fn fail(args: &[&str], code: i32, needles: &[&str]) {
     assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
     for needle in needles {
         assert!(stderr(&out).contains(needle), "{args:?}: no '{needle}' in {}", stderr(&out));
-    }
-}
-
-/// A fresh directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("fm-cli-ode-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn arg(&self, file: &str) -> String {
-        self.0.join(file).display().to_string()
-    }
-
-    fn write(&self, file: &str, contents: &str) -> String {
-        std::fs::write(self.0.join(file), contents).unwrap();
-        self.arg(file)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
