@@ -40,6 +40,10 @@ pub struct FlowInfo {
     pub columns: Vec<String>,
     /// The seed of the training run.
     pub seed: u64,
+    /// How the seed became random numbers: `notebook` or `chacha` (empty in checkpoints
+    /// written before this was recorded).
+    #[serde(default)]
+    pub rng: String,
     /// Training steps taken.
     pub train_steps: usize,
 }

@@ -107,10 +107,27 @@ fn seeds_numpy_cannot_take_need_the_chacha_streams() {
         "{message}"
     );
     assert!(!Path::new(&ckpt).exists());
+    // Refused before anything is created, by every command that draws from the seed.
+    let demo_dir = dir.arg("demo");
+    for args in [
+        vec!["demo", "--out", &demo_dir, "--seed", "4294967296"],
+        vec!["compare", "--out", &demo_dir, "--seed", "4294967296"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_flowmatching")).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!Path::new(&demo_dir).exists(), "{args:?} created its output directory");
+    }
 
     // The largest seed NumPy takes works, and so does any seed with the ChaCha8 streams; the
     // two kinds of generator give different networks from the same seed.
     run(&[&["train", "--out", &ckpt, "--seed", "4294967295"][..], &tiny].concat());
+    let sample = ["sample", "-c", &ckpt, "-n", "3", "--steps", "2", "--out", "-"];
+    let out = Command::new(env!("CARGO_BIN_EXE_flowmatching"))
+        .args([&sample[..], &["--seed", "4294967296"]].concat())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "sample refuses the seed too");
+    run(&[&sample[..], &["--seed", "4294967296", "--rng", "chacha"]].concat());
     run(&[&big[..], &tiny, &["--rng", "chacha"]].concat());
     run(&[&["train", "--out", &ckpt, "--seed", "0", "--rng", "chacha"][..], &tiny].concat());
     let chacha = checkpoint::load::<f32>(Path::new(&ckpt)).unwrap().net;

@@ -242,3 +242,30 @@ fn a_failed_write_leaves_the_existing_file_intact() {
     assert!(checkpoint::save(&path, &broken, &BTreeMap::new()).is_err());
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
+
+#[test]
+fn the_same_network_is_saved_as_the_same_bytes_with_sorted_metadata() {
+    let dir = temp_dir("bytes");
+    let path = dir.join("net.safetensors");
+    let net = net();
+    let extra: BTreeMap<String, String> =
+        (0..8).map(|i| (format!("key{i}"), format!("value {i}"))).collect();
+    checkpoint::save(&path, &net, &extra).unwrap();
+    let first = std::fs::read(&path).unwrap();
+    // Each save builds a fresh hash map inside safetensors; unsorted, eight keys would come
+    // out in another order almost every time.
+    for _ in 0..4 {
+        checkpoint::save(&path, &net, &extra).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), first);
+    }
+
+    let n = u64::from_le_bytes(first[..8].try_into().unwrap()) as usize;
+    assert_eq!(n % 8, 0, "header padded to 8 bytes");
+    let header = std::str::from_utf8(&first[8..8 + n]).unwrap();
+    let at = |key: &str| header.find(&format!("\"{key}\"")).unwrap();
+    let mut keys: Vec<String> = extra.keys().cloned().collect();
+    keys.push(CONFIG_KEY.to_string());
+    keys.sort();
+    assert!(keys.windows(2).all(|w| at(&w[0]) < at(&w[1])), "{header}");
+    assert_eq!(checkpoint::load::<f32>(&path).unwrap().net.params(), net.params());
+}

@@ -215,9 +215,11 @@ pub struct OptimArgs {
     /// Size of the data pool drawn once from a built-in dataset; batches resample it.
     #[arg(long, default_value_t = 50_000, value_parser = count, allow_negative_numbers = true)]
     pub pool: usize,
-    /// How the seed becomes random numbers: notebook (PyTorch's and NumPy's generators, drawn
-    /// in the notebook's order, so --seed N repeats the notebook's run with seed N, up to float
-    /// rounding; seeds below 2^32) or chacha (an independent ChaCha8 stream for each use).
+    /// How the seed becomes random numbers: notebook (the notebook's generators in its order:
+    /// NumPy's for the 1D mixture's data pool and each batch's x_1, PyTorch's for the initial
+    /// weights, x_0, t and the sampling noise, so --seed N repeats the notebook's run with seed
+    /// N up to float rounding; seeds below 2^32) or chacha (an independent ChaCha8 stream for
+    /// each use).
     #[arg(long, value_enum, default_value_t = RngName::Notebook)]
     pub rng: RngName,
 }
@@ -225,10 +227,10 @@ pub struct OptimArgs {
 /// The generators `--rng` accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RngName {
-    /// The reference notebook's: PyTorch's MT19937 for the initial weights, x_0, t and the
-    /// sampling noise; NumPy's for the 1D mixture's data pool and each batch's x_1.
+    /// The reference notebook's generators (PyTorch's and NumPy's MT19937), drawn as the
+    /// notebook draws them.
     Notebook,
-    /// ChaCha8, one independent stream of the seed for each use.
+    /// ChaCha8 streams of the seed.
     Chacha,
 }
 
@@ -375,8 +377,8 @@ pub struct SampleArgs {
     /// Seed of the noise x_0.
     #[arg(long, default_value_t = 0, value_parser = seed, allow_negative_numbers = true)]
     pub seed: u64,
-    /// How the seed becomes noise: notebook (torch.manual_seed(seed); torch.randn(n, d)) or
-    /// chacha (the seed's ChaCha8 sampling stream).
+    /// How the seed becomes noise: notebook (torch.manual_seed(seed); torch.randn(n, d); seeds
+    /// below 2^32) or chacha (the seed's ChaCha8 sampling stream).
     #[arg(long, value_enum, default_value_t = RngName::Notebook)]
     pub rng: RngName,
     /// Rows integrated at a time, which bounds the solver's memory; fixed-step samples do not

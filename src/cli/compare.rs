@@ -189,6 +189,7 @@ struct NetworkSpec {
 pub fn run(args: &CompareArgs, ui: &Ui) -> Result<()> {
     let plan = plan(args)?;
     let mixture = super::mixture(&args.mixture)?;
+    super::check_training_flags(&args.net, &args.optim, args.seed)?;
     super::create_out_dir(&args.out)?;
 
     let mut results = Vec::with_capacity(plan.paths.len());

@@ -65,6 +65,7 @@ pub fn run(args: &DemoArgs, ui: &Ui) -> Result<()> {
     let mixture = super::mixture(&args.mixture)?;
     super::at_least("--samples", args.samples, 1)?;
     super::at_least("--ode-steps", args.ode_steps, 1)?;
+    super::check_training_flags(&args.net, &args.optim, args.seed)?;
     super::create_out_dir(&args.out)?;
 
     let mut trained = train_on_mixture(&mixture, &args.net, &args.optim, args.seed, ui)?;

@@ -62,7 +62,7 @@ struct NdReport {
 pub fn run(args: &DemoArgs, ui: &Ui) -> Result<()> {
     super::at_least("--samples", args.samples, 2)?;
     super::at_least("--ode-steps", args.ode_steps, 1)?;
-    super::train_config(&args.optim)?;
+    super::check_training_flags(&args.net, &args.optim, args.seed)?;
     super::create_out_dir(&args.out)?;
 
     let source = Source::new(args.dataset, &args.data, &args.mixture)?;

@@ -207,6 +207,18 @@ pub fn train_config(args: &OptimArgs) -> Result<TrainConfig> {
     Ok(config)
 }
 
+/// Checks the training flags that can be checked before any data is read (optimiser and
+/// schedule settings, the path, the network's shape, the seed under `--rng`), so that a bad
+/// one stops a command before it creates or writes anything.
+pub fn check_training_flags(net: &NetArgs, optim: &OptimArgs, seed: u64) -> Result<()> {
+    train_config(optim)?;
+    flowmatching::path::PathSpec::parse(&optim.path)
+        .map_err(|e| flag_error("--path", &optim.path, e))?;
+    net_config(net, 1)?;
+    steps::RunRng::new(optim.rng, seed)?;
+    Ok(())
+}
+
 /// The ODE solver settings from the flags (Heun with 200 steps unless told otherwise).
 pub fn solve_options(args: &SolverArgs) -> Result<SolveOptions> {
     ode::solve_options(args, Solver::Heun)

@@ -40,12 +40,7 @@ impl RunRng {
     pub fn new(rng: RngName, seed: u64) -> Result<Self> {
         let notebook = match rng {
             RngName::Chacha => None,
-            RngName::Notebook => Some(NotebookRng::new(seed).ok_or_else(|| {
-                bad_flag(format!(
-                    "invalid --seed = {seed}: the notebook's generators take seeds below 2^32 \
-                     (NumPy's limit); use --rng chacha for larger seeds"
-                ))
-            })?),
+            RngName::Notebook => Some(NotebookRng::new(seed).ok_or_else(|| big_seed(seed))?),
         };
         Ok(RunRng { seed, notebook })
     }
@@ -65,6 +60,14 @@ impl RunRng {
     }
 }
 
+/// The usage error of a seed the notebook's generators cannot take.
+fn big_seed(seed: u64) -> anyhow::Error {
+    bad_flag(format!(
+        "invalid --seed = {seed}: the notebook's generators take seeds below 2^32 (NumPy's \
+         limit); use --rng chacha for larger seeds"
+    ))
+}
+
 /// Sampling noise: PyTorch's generator or a ChaCha8 stream.
 #[derive(Clone)]
 pub enum SampleNoise {
@@ -78,14 +81,16 @@ pub enum SampleNoise {
 impl SampleNoise {
     /// The noise of `sample --seed seed --rng rng` for `total` values in all:
     /// `torch.manual_seed(seed); torch.randn(n, d)` or the seed's `Sample` stream; either way
-    /// the same whatever pieces the sampler draws it in.
-    pub fn for_sample(rng: RngName, seed: u64, total: usize) -> Self {
-        match rng {
+    /// the same whatever pieces the sampler draws it in. PyTorch would take a seed of 2^32 or
+    /// more as its low 32 bits; here, as in training, it is refused under `--rng notebook`.
+    pub fn for_sample(rng: RngName, seed: u64, total: usize) -> Result<Self> {
+        Ok(match rng {
+            RngName::Notebook if seed > u64::from(u32::MAX) => return Err(big_seed(seed)),
             RngName::Notebook => {
                 SampleNoise::TorchPieces(TorchRandn::new(TorchGenerator::new(seed), total))
             }
             RngName::Chacha => SampleNoise::ChaCha(stream(seed, Stream::Sample)),
-        }
+        })
     }
 }
 
@@ -163,6 +168,7 @@ pub fn train_pool(
 
     let pool = DataPool::from_f64(d, &data.standardizer.forward(data.values)?)?;
     let seed = rng.seed;
+    let rng_name = if rng.notebook.is_some() { "notebook" } else { "chacha" };
     let mut notebook = rng.notebook;
     let mut network = match &mut notebook {
         Some(notebook) => {
@@ -214,6 +220,7 @@ pub fn train_pool(
     }
 
     let info = FlowInfo {
+        rng: rng_name.to_string(),
         path: path.to_string(),
         data: data.name,
         columns: data.columns,
@@ -299,7 +306,7 @@ pub fn sample(args: &SampleArgs, ui: &Ui) -> Result<()> {
 
     let started = std::time::Instant::now();
     let bar = ui.progress(args.samples as u64, "sampling");
-    let mut rng = SampleNoise::for_sample(args.rng, args.seed, args.samples * flow.dim());
+    let mut rng = SampleNoise::for_sample(args.rng, args.seed, args.samples * flow.dim())?;
     let solution = flow.sample_chunked(args.samples, args.chunk, &options, &mut rng, |done| {
         bar.set_position(done as u64)
     })?;

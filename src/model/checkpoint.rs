@@ -105,7 +105,37 @@ fn serialize<T: Scalar>(
     let mut metadata: HashMap<String, String> = extra.clone().into_iter().collect();
     let config = serde_json::to_string(net.config()).map_err(|e| e.to_string())?;
     metadata.insert(CONFIG_KEY.to_string(), config);
-    safetensors::serialize(views, Some(metadata)).map_err(|e| format!("cannot encode: {e}"))
+    let bytes =
+        safetensors::serialize(views, Some(metadata)).map_err(|e| format!("cannot encode: {e}"))?;
+    sort_header(&bytes).map_err(|e| format!("cannot encode: {e}"))
+}
+
+/// The file with its JSON header's keys in sorted order.
+///
+/// safetensors writes the metadata in a hash map's order, which changes from run to run, so
+/// the same network would be saved as different bytes. The data section and the tensors'
+/// offsets into it are untouched; the header is padded with spaces to a multiple of 8 bytes,
+/// as safetensors pads it.
+fn sort_header(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let short = || "shorter than its header".to_string();
+    let len_bytes: [u8; 8] = bytes.get(..8).ok_or_else(short)?.try_into().map_err(|_| short())?;
+    let n = usize::try_from(u64::from_le_bytes(len_bytes)).map_err(|e| e.to_string())?;
+    let header = bytes.get(8..8 + n).ok_or_else(short)?;
+    let mut entries: BTreeMap<String, serde_json::Value> =
+        serde_json::from_slice(header).map_err(|e| e.to_string())?;
+    if let Some(metadata) = entries.remove("__metadata__") {
+        let sorted: BTreeMap<String, String> =
+            serde_json::from_value(metadata).map_err(|e| e.to_string())?;
+        let sorted = serde_json::to_value(sorted).map_err(|e| e.to_string())?;
+        entries.insert("__metadata__".to_string(), sorted);
+    }
+    let mut header = serde_json::to_vec(&entries).map_err(|e| e.to_string())?;
+    header.resize(header.len().next_multiple_of(8), b' ');
+    let mut out = Vec::with_capacity(8 + header.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&bytes[8 + n..]);
+    Ok(out)
 }
 
 fn f32_bytes<T: Scalar>(values: &[T]) -> Vec<u8> {
