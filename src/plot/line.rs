@@ -170,9 +170,21 @@ impl Ranged for Log10 {
         self.0.map(value, limit)
     }
 
+    /// The labelled (bold) ticks are 1, 2 and 5 times each power of ten in the range when
+    /// those fit the hint (plotters' own keep only the powers of ten on a narrow axis, such as
+    /// NFE from 1 to 128); the light grid lines are plotters' own.
     fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        let light = hint.weight().allow_light_points();
+        let max = hint.bold_points();
         let mut ticks = self.0.key_points(hint);
         ticks.dedup_by(|a, b| (*a / *b - 1.0).abs() < 1e-9);
+        if light {
+            return ticks;
+        }
+        let nice = one_two_five(self.0.range());
+        if nice.len() > ticks.len() && nice.len() <= max {
+            return nice;
+        }
         ticks
     }
 
@@ -185,6 +197,25 @@ impl ValueFormatter<f64> for Log10 {
     fn format(value: &f64) -> String {
         log_tick(value)
     }
+}
+
+/// The values 1, 2 and 5 times a power of ten inside `range`, ascending.
+fn one_two_five(range: std::ops::Range<f64>) -> Vec<f64> {
+    let (lo, hi) = (range.start, range.end);
+    if !(lo > 0.0 && hi > lo && hi.is_finite()) {
+        return Vec::new();
+    }
+    let tolerance = 1e-9;
+    let mut values = Vec::new();
+    for exponent in lo.log10().floor() as i32..=hi.log10().ceil() as i32 {
+        for mantissa in [1.0, 2.0, 5.0] {
+            let v = mantissa * 10f64.powi(exponent);
+            if v >= lo * (1.0 - tolerance) && v <= hi * (1.0 + tolerance) {
+                values.push(v);
+            }
+        }
+    }
+    values
 }
 
 /// A base-10 logarithmic axis over `(lo, hi)`.
@@ -238,6 +269,14 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_two_five_ticks_cover_the_range_and_no_more() {
+        assert_eq!(one_two_five(0.8..130.0), vec![1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]);
+        assert_eq!(one_two_five(2.0..5.0), vec![2.0, 5.0]);
+        assert_eq!(one_two_five(0.03..0.3), vec![0.05, 0.1, 0.2]);
+        assert!(one_two_five(0.0..1.0).is_empty());
+    }
 
     #[test]
     fn log_ticks_label_one_two_five_only() {
