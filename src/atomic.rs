@@ -1,6 +1,6 @@
 //! Writing files so that nobody ever sees half of one.
 //!
-//! Every file flowmatching writes (checkpoints, CSV, JSON, PNG) goes through [`write`]: the
+//! Every file flowmatching writes (checkpoints, CSV, JSON, PNG) goes through [`fn@write`]: the
 //! bytes go to a fresh hidden file beside the target, are flushed to disk, and the file is
 //! renamed over the target. A rename within one directory is atomic, so an existing file is
 //! either replaced whole or left untouched, and a failed write leaves no temporary file.

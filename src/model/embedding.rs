@@ -30,7 +30,7 @@ fn within_unit<T: Scalar>(t: &[T], freqs: &[T]) -> bool {
 /// Writes the embedding of time `t` into `out` (length t_dim), given `frequencies(t_dim, ..)`.
 ///
 /// Times in [-1, 1] with frequencies in [-1, 1] (the usual case) use the vectorising
-/// [`Scalar::sin_cos_unit`], others the standard library, as [`embed_columns`] does.
+/// [`Scalar::sin_cos_unit`], others the standard library, as `embed_columns` does.
 #[inline]
 pub fn embed<T: Scalar>(t: T, freqs: &[T], out: &mut [T]) {
     let half = freqs.len();
