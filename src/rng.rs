@@ -7,9 +7,10 @@
 //!   place never shifts the numbers seen in another;
 //! - [`notebook`]: the reference notebook's own generators (PyTorch's and NumPy's MT19937),
 //!   drawn in the notebook's order, so that seed N gives the notebook's run with seed N. The
-//!   command-line program uses these by default for what the notebook draws (the 1D mixture's
-//!   data pool, the initial weights, the batches, the sampling noise) and ChaCha8 streams for
-//!   the rest (evaluation draws, likelihood probes, hold-out splits, 2D toys' data).
+//!   command-line program uses these by default for what the notebook draws (the data pool of
+//!   the 1D mixture and of the checkerboard, the initial weights, the batches, the sampling
+//!   noise) and ChaCha8 streams for the rest (evaluation draws, likelihood probes, hold-out
+//!   splits, the other 2D toys' data).
 //!
 //! Either way results do not depend on the thread count. Training draws through [`BatchRng`]
 //! and sampling through [`NoiseRng`], which both kinds implement.

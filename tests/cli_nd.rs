@@ -368,6 +368,8 @@ fn mixture_spec_trains_in_three_dimensions() {
 /// chance: noise alone, N(0, I), puts about half of its mass there (two of the four cells around
 /// the origin are valid), and so does a blur over the whole board. The notebook's recipe (2500
 /// steps of a 2-hidden-layer net) reaches about 0.65, in PyTorch as here; depth helps most.
+/// This short deeper run gave 0.641-0.715 over seeds 0-7 with either generator (the sampling
+/// noise of 2000 points alone is about 0.011), so 0.6 leaves room for the seed and the noise.
 #[test]
 fn short_checkerboard_training_beats_chance() {
     let dir = TempDir::new("board");
@@ -396,6 +398,6 @@ fn short_checkerboard_training_beats_chance() {
     ok(&args);
     let metrics = json(&format!("{out_dir}/metrics.json"));
     let valid = metrics["solvers"][1]["score"]["valid_fraction"].as_f64().unwrap();
-    assert!(valid > 0.65, "valid fraction {valid}");
+    assert!(valid > 0.6, "valid fraction {valid}");
     assert_eq!(metrics["noise_floor"]["valid_fraction"], 1.0);
 }

@@ -8,6 +8,8 @@
 use std::path::Path;
 
 use flowmatching::data::mixture::GaussianMixture1d;
+use flowmatching::data::toy::Checkerboard;
+use flowmatching::data::Target as _;
 use flowmatching::model::{NetConfig, VelocityNet};
 use flowmatching::rng::notebook::{NotebookRng, NumpyRandomState, TorchGenerator};
 use flowmatching::rng::{BatchRng as _, NoiseRng as _};
@@ -168,4 +170,30 @@ fn notebook_order_of_draws_is_reproduced() {
     rng.torch.standard_normals(&mut noise);
     let noise: Vec<f32> = noise[..32].iter().map(|&v| v as f32).collect();
     assert_close_f32(&noise, &f32s(&f["noise_head"]), 4.0, "sampling noise");
+}
+
+/// The 2D run's order of draws (shared/reference/ref_2d.py, seed 11, small): the notebook's
+/// checkerboard sampler, no preview batch, the network, one batch.
+#[test]
+fn notebook_checkerboard_and_a_2d_batch_are_reproduced() {
+    let f = fixture();
+    let f = &f["sequence_2d_seed11"];
+    let mut rng = NotebookRng::new(11).unwrap();
+    let board = Checkerboard::default().sample_like_numpy(300, &mut rng.numpy).unwrap();
+    let board: Vec<f32> = board.iter().map(|&v| v as f32).collect();
+    assert_eq!(board, f32s(&f["pool"]));
+
+    let config = NetConfig { dim: 2, hidden: 16, ..NetConfig::default() };
+    let net = VelocityNet::<f32>::new_like_torch(config, &mut rng.torch).unwrap();
+    assert_eq!(&net.params()[..34], &f32s(&f["params_head"])[..]);
+    let sum: f64 = net.params().iter().map(|&p| f64::from(p)).sum();
+    assert!((sum - f["params_sum"].as_f64().unwrap()).abs() < 1e-9, "parameter sum {sum}");
+
+    let mut x_0 = vec![0.0f32; 64];
+    rng.normals(&mut x_0);
+    assert_close_f32(&x_0, &f32s(&f["x0"]), 4.0, "x0");
+    let rows: Vec<usize> = (0..32).map(|_| rng.row(300)).collect();
+    assert_eq!(rows, usizes(&f["rows"]));
+    let t: Vec<f32> = (0..32).map(|_| rng.unit() as f32).collect();
+    assert_eq!(t, f32s(&f["t"]));
 }

@@ -219,7 +219,7 @@ pub struct OptimArgs {
     /// NumPy's for the 1D mixture's data pool and each batch's x_1, PyTorch's for the initial
     /// weights, x_0, t and the sampling noise, so --seed N repeats the notebook's run with seed
     /// N up to float rounding; seeds below 2^32) or chacha (an independent ChaCha8 stream for
-    /// each use).
+    /// each use). The checkerboard's data is drawn as the notebook draws it, too.
     #[arg(long, value_enum, default_value_t = RngName::Notebook)]
     pub rng: RngName,
 }

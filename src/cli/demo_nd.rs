@@ -123,21 +123,21 @@ pub fn run(args: &DemoArgs, ui: &Ui) -> Result<()> {
     Ok(())
 }
 
-/// Euler and Heun samples from the run's sampling noise (Euler's first, as in the 1D demo),
+/// Euler and Heun samples from the run's sampling noise (Heun's drawn first, as ref_2d.py draws it),
 /// and the paths of the first Heun samples.
 fn generate(trained: &mut Trained, args: &DemoArgs) -> Result<Generated> {
     let flow = &trained.flow;
-    let rng = &mut trained.noise;
+    // Heun's noise first, then Euler's, in the order of the 2D reference run
+    // (shared/reference/ref_2d.py), whose draws `--rng notebook` repeats.
+    let heun_noise = flow.noise(args.samples, &mut trained.noise);
+    let euler_noise = flow.noise(args.samples, &mut trained.noise);
     let mut runs = Vec::new();
-    let mut heun_noise = Vec::new();
-    for solver in [Solver::Euler, Solver::Heun] {
+    for (solver, z_0) in [(Solver::Euler, &euler_noise), (Solver::Heun, &heun_noise)] {
         let options = SolveOptions::new(solver, args.ode_steps);
-        let z_0 = flow.noise(args.samples, rng);
         let started = Instant::now();
-        let solution = flow.generate(&z_0, &options)?;
+        let solution = flow.generate(z_0, &options)?;
         let seconds = started.elapsed().as_secs_f64();
         runs.push(demo_plots::Run { x: solution.x, nfe: solution.nfe, seconds });
-        heun_noise = z_0;
     }
 
     let n_paths = PATH_POINTS.min(args.samples);

@@ -1,9 +1,9 @@
 //! Where the data comes from: a built-in distribution (the notebook's 1D mixture, the 2D toys,
 //! a Gaussian mixture spec in any dimension) or the rows of a user's CSV or `.npy` file.
 //!
-//! A built-in distribution gives `--pool` points (for the 1D mixture under `--rng notebook`
-//! drawn with NumPy's generator as the notebook draws them, otherwise from the seed's `Data`
-//! stream), and fresh true samples for evaluation. A file is read whole, cut down to the chosen
+//! A built-in distribution gives `--pool` points (for the 1D mixture and the checkerboard
+//! under `--rng notebook` drawn with NumPy's generator as the notebook draws them, otherwise
+//! from the seed's `Data` stream), and fresh true samples for evaluation. A file is read whole, cut down to the chosen
 //! columns and split by the seed's `Split` stream into training rows and held-out rows
 //! (`--holdout`). The split depends only on the file, the columns, the fraction and the seed,
 //! so `evaluate --data` recomputes exactly the rows a training run held out.

@@ -51,7 +51,8 @@ impl RunRng {
     }
 
     /// Draws `n` points of `target`: with NumPy's generator as the notebook does, for the
-    /// notebook's 1D mixture under `--rng notebook`; otherwise from the seed's `Data` stream.
+    /// notebook's 1D mixture and checkerboard under `--rng notebook`; otherwise from the seed's
+    /// `Data` stream.
     pub fn draw_pool(&mut self, target: &dyn Target, n: usize) -> Vec<f64> {
         let numpy = self.notebook.as_mut().map(|notebook| &mut notebook.numpy);
         numpy
@@ -151,8 +152,9 @@ pub struct TrainData<'a> {
 /// Initialises the network and trains it on `data` seen through its standardizer, with a
 /// progress bar, handing every step's loss to `on_step`.
 ///
-/// Under `--rng notebook` the run draws what the notebook draws after its data: the batch of
-/// 1024 it shows as a table (dropped here), the network's initial weights, then the batches.
+/// Under `--rng notebook` the run draws what the notebook draws after its data: in 1D the batch
+/// of 1024 it shows as a table (dropped here; its 2D run, `ref_2d.py`, shows none), then the
+/// network's initial weights, then the batches.
 pub fn train_pool(
     data: TrainData,
     net: &NetArgs,
@@ -172,7 +174,9 @@ pub fn train_pool(
     let mut notebook = rng.notebook;
     let mut network = match &mut notebook {
         Some(notebook) => {
-            notebook.skip_preview_batch(pool.len(), d);
+            if d == 1 {
+                notebook.skip_preview_batch(pool.len(), d);
+            }
             VelocityNet::new_like_torch(net_config, &mut notebook.torch)?
         }
         None => VelocityNet::new(net_config, &mut stream(seed, Stream::Init))?,

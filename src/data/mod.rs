@@ -20,7 +20,8 @@ pub trait Target: Send + Sync {
     fn sample(&self, n: usize, rng: &mut Rng) -> Vec<f64>;
 
     /// Draws `n` points as the reference notebook draws them with NumPy's generator, for the
-    /// distribution the notebook draws (its 1D mixture); `None` for every other.
+    /// distributions the notebook draws (its 1D mixture and its checkerboard); `None` for every
+    /// other.
     fn sample_like_numpy(&self, _n: usize, _numpy: &mut NumpyRandomState) -> Option<Vec<f64>> {
         None
     }

@@ -361,8 +361,8 @@ impl NotebookRng {
         })
     }
 
-    /// Draws and drops the batch of 1024 that the notebook shows as a table before it builds
-    /// the network, so that what follows sees the notebook's numbers.
+    /// Draws and drops the batch of 1024 that the notebook's 1D part shows as a table before it
+    /// builds the network, so that what follows sees the notebook's numbers.
     pub fn skip_preview_batch(&mut self, pool_rows: usize, dim: usize) {
         const PREVIEW: usize = 1024;
         let mut x_0 = vec![0.0f32; PREVIEW * dim];

@@ -12,6 +12,7 @@
 
 use crate::data::toy::uniform;
 use crate::data::Target;
+use crate::rng::notebook::NumpyRandomState;
 use crate::rng::Rng;
 use crate::{Error, Result};
 use rand::Rng as _;
@@ -124,6 +125,24 @@ impl Target for Checkerboard {
             points.push(-self.half_width + (j as f64 + uniform(rng)) * w);
         }
         points
+    }
+
+    /// The notebook's own sampler on NumPy's generator: x = `np.random.uniform(-h, h)`, then
+    /// y likewise, kept when the cell `(int((x + h) / 2h * cells), int((y + h) / 2h * cells))`
+    /// is valid, until n points are kept; each rounded to f32, as the notebook's training data
+    /// is.
+    fn sample_like_numpy(&self, n: usize, numpy: &mut NumpyRandomState) -> Option<Vec<f64>> {
+        let h = self.half_width;
+        let cell = |v: f64| ((v + h) / (2.0 * h) * self.cells as f64) as usize;
+        let mut points = Vec::with_capacity(2 * n);
+        while points.len() < 2 * n {
+            let x = -h + 2.0 * h * numpy.random_sample();
+            let y = -h + 2.0 * h * numpy.random_sample();
+            if (cell(x) + cell(y)) % 2 == 1 {
+                points.extend([f64::from(x as f32), f64::from(y as f32)]);
+            }
+        }
+        Some(points)
     }
 
     /// ln(1 / (valid cells * w^2)) on a valid cell, -infinity elsewhere. `x` has length 2.
