@@ -219,6 +219,15 @@ fn dash_outputs_go_to_standard_output() {
     assert_eq!(report["samples"]["n"], 200);
     assert!(stderr(&out).contains("noise floor over"), "{}", stderr(&out));
     assert!(!Path::new("-").exists(), "no file named -");
+
+    // Two outputs cannot share standard output; nothing is trained or written.
+    let data = dir.write("d.csv", "x\n1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n");
+    let second = dir.arg("second.safetensors");
+    let args = ["train", "--data", &data, "--out", &second, "--loss-csv", "-", "--held-out", "-"];
+    let out = run(&[&args[..], &TINY].concat());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--loss-csv and --held-out"), "{}", stderr(&out));
+    assert!(out.stdout.is_empty() && !Path::new(&second).exists());
 }
 
 #[test]

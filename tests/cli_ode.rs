@@ -272,7 +272,16 @@ fn ignored_flags_warn_and_bad_flags_are_named() {
     fail_traj(&["--record-times", "0,x"], &["--record-times", "'x'"]);
     fail_traj(&["--trajectory-samples", "0"], &["--trajectory-samples"]);
     fail(&with(&["--record-times", "0,1"]), 2, &["--trajectory"]);
-    fail(&with(&["--trajectory", "-"]), 2, &["--out and --trajectory"]);
+    fail(&with(&["--trajectory", "-"]), 2, &["--out and --trajectory", "unless it names a file"]);
+
+    // A trajectory on standard output leaves it to the CSV; the summary goes to stderr.
+    let samples = dir.arg("s.csv");
+    let args = ["sample", "-c", &ckpt, "-n", "3", "-o", &samples, "--trajectory", "-"];
+    let out = succeed(&args);
+    let text = stdout(&out);
+    assert!(text.starts_with("sample,t,x\n"), "{text}");
+    assert_eq!(text.lines().count(), 1 + 21 * 3, "{text}");
+    assert_eq!(nfe(&stderr(&out)), 400, "{}", stderr(&out));
 
     let likelihood = ["likelihood", "-c", ckpt.as_str(), "-i", input.as_str()];
     let lik = |extra: &[&'static str]| -> Vec<&str> { [&likelihood[..], extra].concat() };

@@ -336,7 +336,8 @@ pub struct TrainArgs {
     /// Built-in dataset to learn.
     #[arg(long, value_enum, default_value_t = DatasetName::Mixture)]
     pub dataset: DatasetName,
-    /// Also write the logged losses as CSV (step,loss).
+    /// Also write the logged losses as CSV (step,loss,mean_loss: the batch loss at each logged
+    /// step and the mean batch loss since the previous one).
     #[arg(long)]
     pub loss_csv: Option<PathBuf>,
     /// Also write the held-out rows of --data as CSV (for `evaluate --reference`).

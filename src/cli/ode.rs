@@ -79,9 +79,9 @@ pub fn warn(message: impl std::fmt::Display) {
     eprintln!("warning: {message}");
 }
 
-/// Prints a result line on stdout, or on stderr when stdout (`-`) carries a CSV.
-pub fn summary(csv_out: &Path, line: impl std::fmt::Display) {
-    if csv_out.as_os_str() == "-" {
+/// Prints a result line on stdout, or on stderr when stdout (`-`) carries one of the CSVs.
+pub fn summary(csv_outs: &[&Path], line: impl std::fmt::Display) {
+    if csv_outs.iter().any(|p| p.as_os_str() == "-") {
         eprintln!("{line}");
     } else {
         println!("{line}");
@@ -233,7 +233,7 @@ pub fn encode(args: &EncodeArgs) -> Result<()> {
     };
     super::write_table(&args.out, &header, &solution.x)?;
     summary(
-        &args.out,
+        &[&args.out],
         format!(
             "encoded {} with {} in {:.2} s",
             super::counted(x_1.len() / flow.dim(), "point"),
@@ -297,7 +297,7 @@ pub fn likelihood(args: &LikelihoodArgs) -> Result<()> {
         }
     };
     summary(
-        &args.out,
+        &[&args.out],
         format!(
             "mean NLL {} nats (+- {}) over {}; {estimate}; {}; {} JVPs; {:.2} s",
             fmt_num(nll, 6),

@@ -244,6 +244,12 @@ pub fn train(args: &TrainArgs, ui: &Ui) -> Result<()> {
             super::check_output_file(flag, path, true)?;
         }
     }
+    let dash = |p: &Option<std::path::PathBuf>| p.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    if dash(&args.loss_csv) && dash(&args.held_out) {
+        return Err(bad_flag(
+            "--loss-csv and --held-out cannot both be standard output (-): name a file for one",
+        ));
+    }
     let data = Source::new(args.dataset, &args.data, &args.mixture)?;
     let mut rng = RunRng::new(args.optim.rng, args.seed)?;
     let data = data.prepare(&args.data, args.optim.pool, &mut rng, ui)?;
@@ -261,10 +267,7 @@ pub fn train(args: &TrainArgs, ui: &Ui) -> Result<()> {
     for (step, loss) in &trained.log.losses {
         steps += &format!("step {step}: loss {loss:.6}\n");
     }
-    let stdout_taken = [&args.loss_csv, &args.held_out]
-        .iter()
-        .any(|p| p.as_deref().is_some_and(|p| p.as_os_str() == "-"));
-    super::report(&steps, stdout_taken)?;
+    super::report(&steps, dash(&args.loss_csv) || dash(&args.held_out))?;
     ui.status(format!(
         "trained {} steps in {:.2} s; checkpoint written to {}",
         trained.flow.info().train_steps,
@@ -299,7 +302,10 @@ pub fn sample(args: &SampleArgs, ui: &Ui) -> Result<()> {
     }
     let trajectory = &args.trajectory;
     if args.out.as_os_str() == "-" && trajectory.trajectory.as_deref() == Some("-".as_ref()) {
-        return Err(bad_flag("--out and --trajectory cannot both be standard output (-)"));
+        return Err(bad_flag(
+            "--out and --trajectory cannot both be standard output (-): --out writes to \
+             standard output unless it names a file, so give one of them a file name",
+        ));
     }
     let record_times = super::ode::record_times(trajectory, &options)?;
     let options = options.with_record_times(record_times);
@@ -327,8 +333,10 @@ pub fn sample(args: &SampleArgs, ui: &Ui) -> Result<()> {
         super::ode::write_trajectory(path, &columns, &solution.trajectory, keep)?;
     }
     let cost = super::ode::solve_cost(&options, &solution);
+    let mut outputs = vec![args.out.as_path()];
+    outputs.extend(trajectory.trajectory.as_deref());
     super::ode::summary(
-        &args.out,
+        &outputs,
         format!("{} samples with {cost} in {seconds:.2} s", args.samples),
     );
     Ok(())
