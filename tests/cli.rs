@@ -258,3 +258,63 @@ fn bad_files_are_named() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("rows must be (x, t)"), "{}", stderr(&out));
 }
+
+/// Runs with `input` on standard input.
+fn run_with_stdin(args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = bin()
+        .args(args)
+        .arg("--quiet")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    // A command that refuses its flags may exit before reading: a closed pipe is no failure.
+    let _ = child.stdin.take().unwrap().write_all(input);
+    child.wait_with_output().unwrap()
+}
+
+/// Samples read back the same from a `.npy` file, a CSV file and a pipe; bad input names are
+/// usage errors that name the flag.
+#[test]
+fn samples_travel_as_npy_csv_or_through_a_pipe() {
+    let dir = TempDir::new("npy");
+    let ckpt = dir.arg("m.safetensors");
+    assert!(run(&[&["train", "--out", &ckpt][..], &TINY].concat()).status.success());
+    let (csv, npy) = (dir.arg("s.csv"), dir.arg("s.NPY"));
+    for out in [&csv, &npy] {
+        let out = run(&["sample", "-c", &ckpt, "-n", "300", "--steps", "4", "-o", out]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let bytes = std::fs::read(&npy).unwrap();
+    assert!(bytes.starts_with(b"\x93NUMPY\x01\x00"), "a .npy file, not CSV text");
+    assert!(String::from_utf8_lossy(&bytes[..128]).contains("'shape': (300, 1,"));
+
+    // The numbers of the first row of the metrics table (the label may hold spaces).
+    let table = |out: &Output| {
+        assert!(out.status.success(), "{}", stderr(out));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let row = text.lines().nth(2).unwrap_or_default().to_string();
+        row.split_whitespace().filter_map(|w| w.parse().ok()).collect::<Vec<f64>>()
+    };
+    let from_csv = table(&run(&["evaluate", "--samples", &csv]));
+    assert_eq!(from_csv.len(), 7, "W1, KS, four modes and the max error");
+    assert_eq!(table(&run(&["evaluate", "--samples", &npy])), from_csv);
+    let piped = run_with_stdin(&["evaluate", "--samples", "-"], &std::fs::read(&csv).unwrap());
+    assert_eq!(table(&piped), from_csv);
+    assert!(String::from_utf8_lossy(&piped.stdout).contains("standard input "));
+
+    let out = run(&["evaluate", "--samples", "100"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("invalid --samples = 100: expected a .csv or .npy"));
+    let args = ["evaluate", "--samples", "-", "--reference", "-"];
+    let out = run_with_stdin(&args, &std::fs::read(&csv).unwrap());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("invalid --reference = -: standard input"), "{}", stderr(&out));
+
+    let out = run(&["evaluate", "--samples", &npy, "--reference", &csv]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("in units standardised by the mean and std of"), "{text}");
+}

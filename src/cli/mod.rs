@@ -225,13 +225,50 @@ pub fn solve_options(args: &SolverArgs) -> Result<SolveOptions> {
 }
 
 /// Reads a numeric CSV (header detected) as an n x d dataset.
-pub fn read_table(path: &Path) -> Result<loader::Dataset> {
+pub fn read_table(flag: &str, path: &Path) -> Result<loader::Dataset> {
     let options = LoadOptions { header: HeaderMode::Auto, ..LoadOptions::default() };
-    Ok(loader::load(path, &options)?)
+    load_data(flag, path, &options)
 }
 
-/// Writes rows as CSV to `path`, or to stdout when `path` is `-`.
+/// Reads the data file given to `flag`: a `.csv` or `.npy` file, or CSV from standard input
+/// for `-` (one input of a run at most, since a second read would find it empty).
+pub fn load_data(flag: &str, path: &Path, options: &LoadOptions) -> Result<loader::Dataset> {
+    static STDIN_READ: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if path.as_os_str() == "-" {
+        if STDIN_READ.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            return Err(bad_flag(format!(
+                "invalid {flag} = -: standard input feeds one input of a command at most, and \
+                 another one has read it; name a file"
+            )));
+        }
+        let stdin = std::io::stdin().lock();
+        return Ok(loader::read_csv(stdin, Path::new("standard input"), options)?);
+    }
+    let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    if !matches!(extension.as_deref(), Some("csv" | "npy")) {
+        return Err(bad_flag(format!(
+            "invalid {flag} = {}: expected a .csv or .npy file, or - for CSV on standard input",
+            path.display()
+        )));
+    }
+    Ok(loader::load(path, options)?)
+}
+
+/// How an input file is named in reports: its path, or "standard input" for `-`.
+pub fn input_label(path: &Path) -> String {
+    match path.as_os_str() == "-" {
+        true => "standard input".to_string(),
+        false => path.display().to_string(),
+    }
+}
+
+/// Writes rows to `path`: as `.npy` (float64, n x d) when its name ends in `.npy`, as CSV
+/// otherwise, or as CSV to stdout when `path` is `-`.
 pub fn write_table(path: &Path, header: &[String], values: &[f64]) -> Result<()> {
+    let is_npy = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    if is_npy {
+        return Ok(loader::write_npy(path, header.len(), values)?);
+    }
     if path.as_os_str() != "-" {
         return Ok(loader::write_csv(path, header, values)?);
     }

@@ -202,7 +202,7 @@ pub fn write_trajectory(
 
 /// Reads the points of `input` and checks that they have the checkpoint's dimension.
 fn read_points(input: &Path, flow: &Flow) -> Result<Vec<f64>> {
-    let table = super::read_table(input)?;
+    let table = super::read_table("--input", input)?;
     let wanted = super::flow_columns(flow);
     match super::values_in_columns(&table, &wanted, input) {
         Some(values) => Ok(values),

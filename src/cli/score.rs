@@ -22,7 +22,7 @@ use super::args::{DatasetName, EvaluateArgs, RngName};
 use super::source::{Prepared, Source, Truth};
 use super::steps::RunRng;
 use super::Ui;
-use flowmatching::data::loader::{self, LoadOptions};
+use flowmatching::data::loader::LoadOptions;
 use flowmatching::data::standardize::Standardizer;
 use flowmatching::data::toy::Checkerboard;
 use flowmatching::data::Target;
@@ -285,6 +285,8 @@ pub fn nll(
 #[derive(Serialize)]
 struct EvaluateReport<'a> {
     reference: &'a str,
+    /// The units of the joint metrics (energy distance, MMD^2, sliced W1).
+    metric_units: &'a str,
     columns: &'a [String],
     samples: Score,
     noise_floor: Option<Score>,
@@ -304,8 +306,8 @@ pub fn evaluate(args: &EvaluateArgs, ui: &Ui) -> Result<()> {
     if let Some(json) = &args.json {
         super::check_output_file("--json", json, true)?;
     }
-    let samples = super::read_table(&args.samples)?;
-    let (scorer, columns, what) = match &args.reference {
+    let samples = super::read_table("--samples", &args.samples)?;
+    let (scorer, columns, what, units) = match &args.reference {
         Some(path) => reference_file(path, args)?,
         None => truth_of_flags(args, ui)?,
     };
@@ -321,10 +323,13 @@ pub fn evaluate(args: &EvaluateArgs, ui: &Ui) -> Result<()> {
         );
     };
 
-    let score = scorer.score(&args.samples.display().to_string(), &values)?;
+    let score = scorer.score(&super::input_label(&args.samples), &values)?;
     let floor = scorer.floor()?;
     let scores: Vec<Score> = std::iter::once(score.clone()).chain(floor.clone()).collect();
-    let mut text = format!("against {}:\n", scorer.reference().label);
+    let mut text = format!(
+        "against {}; energy D^2, MMD^2 and sliced W1 in {units}:\n",
+        scorer.reference().label
+    );
     text += &table(&scores, &columns).to_text();
     if columns.len() <= 8 {
         text += &column_table(&scores, &columns).to_text();
@@ -338,6 +343,7 @@ pub fn evaluate(args: &EvaluateArgs, ui: &Ui) -> Result<()> {
     if let Some(json) = &args.json {
         let report = EvaluateReport {
             reference: &scorer.reference().label,
+            metric_units: &units,
             columns: &columns,
             samples: score,
             noise_floor: floor,
@@ -347,9 +353,12 @@ pub fn evaluate(args: &EvaluateArgs, ui: &Ui) -> Result<()> {
     Ok(())
 }
 
-/// A scorer against every row of `path`.
-fn reference_file(path: &Path, args: &EvaluateArgs) -> Result<(Scorer, Vec<String>, String)> {
-    let reference = loader::load(path, &LoadOptions::default())?;
+/// A scorer, the truth's columns, what the truth is and the units of the joint metrics.
+type Against = (Scorer, Vec<String>, String, String);
+
+/// A scorer against every row of `path`, in units standardised by those rows.
+fn reference_file(path: &Path, args: &EvaluateArgs) -> Result<Against> {
+    let reference = super::load_data("--reference", path, &LoadOptions::default())?;
     if reference.n < 2 {
         bail!("{}: a reference needs at least 2 rows", path.display());
     }
@@ -359,11 +368,12 @@ fn reference_file(path: &Path, args: &EvaluateArgs) -> Result<(Scorer, Vec<Strin
     let columns = reference.columns.clone();
     let d = reference.d;
     let reference = Reference { label, rows: reference.values, floor: None };
-    Ok((Scorer::new(d, reference, standardizer, None, args.seed), columns, what))
+    let units = format!("units standardised by the mean and std of {}", path.display());
+    Ok((Scorer::new(d, reference, standardizer, None, args.seed), columns, what, units))
 }
 
 /// A scorer against the truth named by `--data`, `--dataset` or `--mixture-spec`.
-fn truth_of_flags(args: &EvaluateArgs, ui: &Ui) -> Result<(Scorer, Vec<String>, String)> {
+fn truth_of_flags(args: &EvaluateArgs, ui: &Ui) -> Result<Against> {
     let dataset = args.dataset.unwrap_or(DatasetName::Mixture);
     let source = Source::new(dataset, &args.data, &args.mixture)?;
     // No pool is drawn; a file's held-out rows come from the seed's split stream either way.
@@ -375,6 +385,12 @@ fn truth_of_flags(args: &EvaluateArgs, ui: &Ui) -> Result<(Scorer, Vec<String>, 
         None => data.name.clone(),
     };
     let reference = Reference::from_truth(&data, args.reference_samples, args.seed)?;
+    let units = match &args.data.data {
+        Some(path) => {
+            format!("units standardised by the mean and std of {}'s training rows", path.display())
+        }
+        None => "the data's own units".to_string(),
+    };
     let scorer = Scorer::new(data.d, reference, standardizer, data.board.clone(), args.seed);
-    Ok((scorer, data.columns, what))
+    Ok((scorer, data.columns, what, units))
 }

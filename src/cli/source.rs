@@ -165,7 +165,7 @@ pub fn read_data(path: &Path, data: &DataArgs) -> Result<Dataset> {
         Header::No => HeaderMode::Absent,
     };
     let options = LoadOptions { header, columns: data.columns.clone(), ..LoadOptions::default() };
-    let dataset = loader::load(path, &options)?;
+    let dataset = super::load_data("--data", path, &options)?;
     if data.drop.is_empty() {
         return Ok(dataset);
     }

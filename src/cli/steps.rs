@@ -359,7 +359,7 @@ pub fn evaluate(args: &EvaluateArgs, ui: &Ui) -> Result<()> {
     if let Some(json) = &args.json {
         super::check_output_file("--json", json, true)?;
     }
-    let data = super::read_table(&args.samples)?;
+    let data = super::read_table("--samples", &args.samples)?;
     if data.d != 1 {
         anyhow::bail!(
             "{}: {} columns; without --reference, --data or --dataset, evaluate scores 1D \
@@ -374,7 +374,7 @@ pub fn evaluate(args: &EvaluateArgs, ui: &Ui) -> Result<()> {
     let floor = noise_floor(&mixture, data.n, 20, &mut stream(args.seed, Stream::Eval))?;
 
     let mut table = metrics_table(&mixture);
-    add_metrics_row(&mut table, &args.samples.display().to_string(), &metrics);
+    add_metrics_row(&mut table, &super::input_label(&args.samples), &metrics);
     add_metrics_row(&mut table, "true samples (noise floor)", &floor.first_draw);
     let text = format!(
         "{}noise floor over {} draws of {}: W1 {:.4} +- {:.4}, KS {:.4} +- {:.4}\n",
@@ -423,7 +423,7 @@ pub fn velocity(args: &VelocityArgs) -> Result<()> {
     super::check_output_file("--out", &args.out, true)?;
     let flow = Flow::load(&args.checkpoint)?;
     let d = flow.dim();
-    let table = super::read_table(&args.input)?;
+    let table = super::read_table("--input", &args.input)?;
     let columns = super::flow_columns(&flow);
     let wanted: Vec<String> = columns.iter().cloned().chain(["t".to_string()]).collect();
     let Some(values) = super::values_in_columns(&table, &wanted, &args.input) else {

@@ -7,7 +7,8 @@
 //! - [`load`] picks the reader from the extension (`.csv` or `.npy`, any case);
 //! - [`read_csv`] and [`read_npy`] read from any [`std::io::Read`], so tests and fuzzers can feed
 //!   bytes; the `source` path they take is only used in error messages;
-//! - [`split`] makes a seeded held-out split; [`write_csv`] writes samples atomically.
+//! - [`split`] makes a seeded held-out split; [`write_csv`] and [`write_npy`] write samples
+//!   atomically.
 //!
 //! Every value is checked: a NaN or an infinity is an error, never passed on. Errors name the
 //! file and the place: for CSV the 1-based line and field ([`Error::Parse`]); for `.npy` the
@@ -255,10 +256,47 @@ pub fn write_csv<S: AsRef<str>>(path: &Path, header: &[S], values: &[f64]) -> Re
 /// its shortest round-trip form, with an exponent for very large or small magnitudes). The
 /// same checks as [`write_csv`]; errors name `path`.
 pub fn csv_bytes<S: AsRef<str>>(path: &Path, header: &[S], values: &[f64]) -> Result<Vec<u8>> {
-    let d = header.len();
+    check_rows(path, header.len(), values)?;
+    let csv_error = |e: csv::Error| Error::io(path, std::io::Error::other(e));
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(header.iter().map(|h| h.as_ref())).map_err(csv_error)?;
+    for row in values.chunks(header.len()) {
+        writer.write_record(row.iter().map(|v| format!("{v:?}"))).map_err(csv_error)?;
+    }
+    writer.into_inner().map_err(|e| Error::io(path, e.into_error()))
+}
+
+/// Writes `values` (row-major, `d` columns) as a float64 `.npy` array of shape `(n, d)`, which
+/// [`read_npy`] and `numpy.load` read back exactly; atomically and with the checks of
+/// [`write_csv`].
+pub fn write_npy(path: &Path, d: usize, values: &[f64]) -> Result<()> {
+    let bytes = npy_bytes(path, d, values)?;
+    crate::atomic::write(path, &bytes).map_err(|e| Error::io(path, e))
+}
+
+/// The bytes of the `.npy` file [`write_npy`] writes; errors name `path`.
+pub fn npy_bytes(path: &Path, d: usize, values: &[f64]) -> Result<Vec<u8>> {
+    use npyz::WriterBuilder as _;
+    check_rows(path, d, values)?;
+    let shape = [(values.len() / d) as u64, d as u64];
+    let mut bytes = Vec::new();
+    let io_error = |e| Error::io(path, e);
+    let mut writer = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(&shape)
+        .writer(&mut bytes)
+        .begin_nd()
+        .map_err(io_error)?;
+    writer.extend(values.iter().copied()).map_err(io_error)?;
+    writer.finish().map_err(io_error)?;
+    Ok(bytes)
+}
+
+/// Checks that `values` fill whole rows of `d >= 1` columns and are all finite.
+fn check_rows(path: &Path, d: usize, values: &[f64]) -> Result<()> {
     if d == 0 || values.len() % d != 0 {
         return Err(Error::DimensionMismatch {
-            context: format!("CSV rows for {} ({} values)", path.display(), values.len()),
+            context: format!("rows for {} ({} values)", path.display(), values.len()),
             expected: d,
             found: values.len(),
         });
@@ -273,14 +311,7 @@ pub fn csv_bytes<S: AsRef<str>>(path: &Path, header: &[S], values: &[f64]) -> Re
             ),
         });
     }
-
-    let csv_error = |e: csv::Error| Error::io(path, std::io::Error::other(e));
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(header.iter().map(|h| h.as_ref())).map_err(csv_error)?;
-    for row in values.chunks(header.len()) {
-        writer.write_record(row.iter().map(|v| format!("{v:?}"))).map_err(csv_error)?;
-    }
-    writer.into_inner().map_err(|e| Error::io(path, e.into_error()))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -302,6 +333,24 @@ mod tests {
         let parsed: Vec<f64> =
             text.lines().skip(1).flat_map(|l| l.split(',')).map(|v| v.parse().unwrap()).collect();
         assert_eq!(parsed, values);
+    }
+
+    #[test]
+    fn npy_bytes_read_back_exactly_with_numpys_header() {
+        let values = [1.0, -0.25, 1e308, -2.5e-300, 0.1 + 0.2, 123456.5];
+        let bytes = npy_bytes(Path::new("x.npy"), 2, &values).unwrap();
+        let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+        let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
+        assert!(
+            header.contains("'descr': '<f8'") && header.contains("'shape': (3, 2,"),
+            "{header}"
+        );
+        assert_eq!((10 + header_len) % 64, 0, "numpy aligns the data to 64 bytes");
+        let back = read_npy(&bytes[..], Path::new("x.npy"), &LoadOptions::default()).unwrap();
+        assert_eq!((back.n, back.d), (3, 2));
+        assert_eq!(back.values, values);
+        assert!(npy_bytes(Path::new("x.npy"), 2, &[1.0, f64::NAN]).is_err());
+        assert!(npy_bytes(Path::new("x.npy"), 2, &[1.0]).is_err());
     }
 
     #[test]
