@@ -116,7 +116,7 @@ fn train_sample_evaluate_velocity_chain() {
     std::fs::write(&points, "x,t\n0.5,0.0\n-3,1e30\n").unwrap();
     let out = run(&["velocity", "-c", &ckpt, "-i", points.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("p.csv: data row 2: t = 1e30"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("p.csv: data row 2 (column t): t = 1e30"), "{}", stderr(&out));
 }
 
 #[test]
@@ -257,6 +257,15 @@ fn bad_files_are_named() {
     let out = run(&["velocity", "-c", &ckpt, "-i", one_col.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("rows must be (x, t)"), "{}", stderr(&out));
+
+    // Two columns without a t header: the last is t, and a t outside [0, 1] says so.
+    let data = dir.path("data.csv");
+    std::fs::write(&data, "eruptions,waiting\n3.6,79\n").unwrap();
+    let out = run(&["velocity", "-c", &ckpt, "-i", data.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let message = stderr(&out);
+    assert!(message.contains("data row 1 (the last of its 2 columns, taken as t)"), "{message}");
+    assert!(message.contains("t = 79.0 is outside [0, 1]"), "{message}");
 }
 
 /// Runs with `input` on standard input.

@@ -215,7 +215,13 @@ fn bad_metadata_unreadable_files_and_reserved_keys_are_errors() {
         other => panic!("{other:?}"),
     }
 
-    std::fs::write(&path, b"not a safetensors file").unwrap();
+    // A CSV given as a checkpoint, and a checkpoint cut short.
+    std::fs::write(&path, b"x,y\n1.5,2\n3,4\n").unwrap();
+    let message = checkpoint_message(checkpoint::load(&path));
+    assert!(message.contains("not a safetensors file") && message.contains("`train`"), "{message}");
+    checkpoint::save(&path, &net(), &BTreeMap::new()).unwrap();
+    let whole = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &whole[..whole.len() / 2]).unwrap();
     assert!(checkpoint_message(checkpoint::load(&path)).contains("not a safetensors file"));
 
     let reserved = BTreeMap::from([(CONFIG_KEY.to_string(), "x".to_string())]);

@@ -40,17 +40,17 @@ pub enum Command {
     Train(TrainArgs),
     /// Generate samples from a checkpoint by integrating dx/dt = v(x, t) from t = 0 to t = 1.
     Sample(SampleArgs),
-    /// Score samples (CSV) against the exact target distribution or a reference file.
+    /// Score samples (CSV or .npy) against the exact target distribution or a reference file.
     Evaluate(EvaluateArgs),
-    /// Evaluate v(x, t) at rows (x..., t) of a CSV and write the velocities as CSV.
+    /// Evaluate v(x, t) at rows (x..., t) of a CSV or .npy file and write the velocities.
     Velocity(VelocityArgs),
     /// Train one model per probability path (same seed, network, steps and data), sample each
     /// with several solvers and step counts from the same noise, and write tables and plots
     /// comparing loss, sample quality against NFE, and the straightness of the learned flows.
     Compare(CompareArgs),
-    /// Map data points (CSV) back to their noise codes by integrating from t = 1 to t = 0.
+    /// Map data points (CSV or .npy) back to their noise codes by integrating from t = 1 to t = 0.
     Encode(EncodeArgs),
-    /// Exact log-densities log p_1(x) of data points (CSV) under a checkpoint's flow.
+    /// Exact log-densities log p_1(x) of data points (CSV or .npy) under a checkpoint's flow.
     Likelihood(LikelihoodArgs),
     /// Time the notebook's workload (training, Euler and Heun sampling) against the machine's
     /// measured FMA peak, or sweep samples, width and dimension with --scaling.
@@ -340,7 +340,8 @@ pub struct TrainArgs {
     /// step and the mean batch loss since the previous one).
     #[arg(long)]
     pub loss_csv: Option<PathBuf>,
-    /// Also write the held-out rows of --data as CSV (for `evaluate --reference`).
+    /// Also write the held-out rows of --data as CSV, or .npy for a name ending in .npy (for
+    /// `evaluate --reference`).
     #[arg(long, requires = "data")]
     pub held_out: Option<PathBuf>,
     #[command(flatten)]
@@ -363,7 +364,8 @@ pub struct SampleArgs {
     /// Checkpoint written by `flowmatching train` (or a PyTorch state dict of the notebook's net).
     #[arg(long, short)]
     pub checkpoint: PathBuf,
-    /// Where to write the samples as CSV ("-" for standard output).
+    /// Where to write the samples: CSV, or .npy (float64) for a name ending in .npy; "-" for
+    /// CSV on standard output.
     #[arg(long, short, default_value = "-")]
     pub out: PathBuf,
     /// Number of samples.
@@ -397,8 +399,9 @@ pub struct SampleArgs {
 /// `flowmatching evaluate`.
 #[derive(Debug, Clone, Args)]
 pub struct EvaluateArgs {
-    /// Samples to score: CSV (or .npy) with one column per coordinate. Without --reference,
-    /// --data, --dataset or --mixture-spec, one column scored against the 1D mixture.
+    /// Samples to score: CSV or .npy with one column per coordinate, or - for CSV on standard
+    /// input. Without --reference, --data, --dataset or --mixture-spec, one column scored
+    /// against the 1D mixture.
     #[arg(long, short)]
     pub samples: PathBuf,
     /// Score against the rows of this CSV or .npy file (the samples' columns are matched to
@@ -434,16 +437,20 @@ pub struct VelocityArgs {
     /// Checkpoint to evaluate.
     #[arg(long, short)]
     pub checkpoint: PathBuf,
-    /// CSV of rows (x_1, ..., x_d, t); a header row is detected and skipped.
+    /// CSV or .npy of rows (x..., t), or - for CSV on standard input. A header that names the
+    /// checkpoint's columns and t is read by name (in any order); otherwise columns are taken
+    /// by position. Velocities come out in the data's units.
     #[arg(long, short)]
     pub input: PathBuf,
-    /// Where to write the velocities as CSV ("-" for standard output).
+    /// Where to write the velocities: CSV, or .npy for a name ending in .npy; "-" for CSV on
+    /// standard output.
     #[arg(long, short, default_value = "-")]
     pub out: PathBuf,
 }
 
 /// `flowmatching compare`.
 #[derive(Debug, Clone, Args)]
+#[command(mut_arg("path", |a| a.hide(true)))]
 pub struct CompareArgs {
     /// Paths to compare, comma-separated, each named as for `train --path` (e.g.
     /// linear,quadratic,cosine,vp,ot,sb). Every path trains from the same seed.
@@ -505,10 +512,12 @@ pub struct EncodeArgs {
     /// Checkpoint whose flow is inverted.
     #[arg(long, short)]
     pub checkpoint: PathBuf,
-    /// Data points as CSV, one row per point, d columns; a header row is detected and skipped.
+    /// Data points as CSV or .npy, one row per point, or - for CSV on standard input. A header
+    /// that names the checkpoint's columns is read by name; otherwise the d columns by position.
     #[arg(long, short)]
     pub input: PathBuf,
-    /// Where to write the noise codes z as CSV ("-" for standard output).
+    /// Where to write the noise codes z: CSV, or .npy for a name ending in .npy; "-" for CSV on
+    /// standard output.
     #[arg(long, short, default_value = "-")]
     pub out: PathBuf,
     #[command(flatten)]
@@ -540,10 +549,12 @@ pub struct LikelihoodArgs {
     /// Checkpoint whose model density is evaluated.
     #[arg(long, short)]
     pub checkpoint: PathBuf,
-    /// Data points as CSV, one row per point, d columns; a header row is detected and skipped.
+    /// Data points as CSV or .npy, one row per point, or - for CSV on standard input. A header
+    /// that names the checkpoint's columns is read by name; otherwise the d columns by position.
     #[arg(long, short)]
     pub input: PathBuf,
-    /// Where to write the per-point log-densities (column log_p, nats) as CSV ("-" for stdout).
+    /// Where to write the per-point log-densities (column log_p, nats): CSV, or .npy for a name
+    /// ending in .npy; "-" for CSV on standard output.
     #[arg(long, short, default_value = "-")]
     pub out: PathBuf,
     /// Divergence of the velocity: exact, or Hutchinson's estimate (cheaper for large d).
@@ -631,7 +642,7 @@ pub struct BenchArgs {
 /// numbers reach it too, so that `--steps -5` is told what a count is rather than that `-5` is
 /// an unknown flag.
 fn count(value: &str) -> Result<usize, String> {
-    value.parse().map_err(|_| "expected a whole number".to_string())
+    value.parse().map_err(|_| "expected a whole number, 0 or more".to_string())
 }
 
 /// Parses `--seed`: any whole number from 0 to 2^64 - 1 (negative ones reach it, as for counts).

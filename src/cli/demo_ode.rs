@@ -66,7 +66,8 @@ pub fn row_label(solver: &Solver, steps: usize, nfe: usize) -> String {
             format!("dopri5 (tol {rtol:e}, {steps} steps, {nfe} NFE)")
         }
         Solver::Dopri5 { rtol, atol, .. } => {
-            format!("dopri5 (rtol {rtol:e}, atol {atol:e}, {steps} steps, {nfe} NFE)")
+            let (rtol, atol) = (super::ode::tolerance(*rtol), super::ode::tolerance(*atol));
+            format!("dopri5 (rtol {rtol}, atol {atol}, {steps} steps, {nfe} NFE)")
         }
         fixed => format!("{fixed} ({steps} steps, {nfe} NFE)"),
     }

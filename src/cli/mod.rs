@@ -71,12 +71,12 @@ pub fn check_output_file(flag: &str, path: &Path, stdout_ok: bool) -> Result<()>
         )));
     }
     if path.is_dir() {
-        return Err(bad_flag(format!("invalid {flag} {}: it is a directory", path.display())));
+        return Err(bad_flag(format!("invalid {flag} = {}: it is a directory", path.display())));
     }
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     if !dir.is_dir() {
         return Err(bad_flag(format!(
-            "invalid {flag} {}: there is no directory {}",
+            "invalid {flag} = {}: there is no directory {}",
             path.display(),
             dir.display()
         )));
@@ -115,7 +115,7 @@ pub fn create_out_dir(out: &Path) -> Result<()> {
     }
     if out.exists() && !out.is_dir() {
         return Err(bad_flag(format!(
-            "invalid --out {}: it is a file, and --out names the directory for the outputs",
+            "invalid --out = {}: it is a file, and --out names the directory for the outputs",
             out.display()
         )));
     }

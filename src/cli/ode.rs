@@ -93,11 +93,20 @@ pub fn summary(csv_outs: &[&Path], line: impl std::fmt::Display) {
 pub fn cost(solver: &Solver, solution_steps: usize, rejected: usize, nfe: usize) -> String {
     match solver {
         Solver::Dopri5 { rtol, atol, .. } => format!(
-            "dopri5 (rtol {rtol:e}, atol {atol:e}), {solution_steps} steps + {rejected} rejected: \
-             {nfe} NFE"
+            "dopri5 (rtol {}, atol {}), {solution_steps} steps + {rejected} rejected: {nfe} NFE",
+            tolerance(*rtol),
+            tolerance(*atol)
         ),
         fixed => format!("{fixed}, {solution_steps} steps: {nfe} NFE"),
     }
+}
+
+/// A tolerance as `1e-5`, and zero as `0` (not `0e0`).
+pub fn tolerance(tol: f64) -> String {
+    if tol == 0.0 {
+        return "0".to_string();
+    }
+    format!("{tol:e}")
 }
 
 /// The cost of `solution` under `options`; see [`cost`].
@@ -154,19 +163,19 @@ fn parse_record_times(list: &str) -> Result<Vec<f64>> {
     for (k, item) in list.split(',').enumerate() {
         let t: f64 = item.trim().parse().map_err(|_| {
             bad_flag(format!(
-                "invalid --record-times {list}: entry {} '{item}' is not a number",
+                "invalid --record-times = {list}: entry {} '{item}' is not a number",
                 k + 1
             ))
         })?;
         if !(0.0..=1.0).contains(&t) {
             return Err(bad_flag(format!(
-                "invalid --record-times {list}: {t} is outside [0, 1] (0 = noise, 1 = data)"
+                "invalid --record-times = {list}: {t} is outside [0, 1] (0 = noise, 1 = data)"
             )));
         }
         if let Some(&previous) = times.last() {
             if t <= previous {
                 return Err(bad_flag(format!(
-                    "invalid --record-times {list}: times must increase ({previous} then {t})"
+                    "invalid --record-times = {list}: times must increase ({previous} then {t})"
                 )));
             }
         }

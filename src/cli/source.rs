@@ -183,7 +183,7 @@ fn drop_columns(dataset: &Dataset, names: &[String], path: &Path) -> Result<Data
             Some(j) => dropped.push(j),
             None => {
                 return Err(bad_flag(format!(
-                    "invalid --drop {name}: no such column in {}; available: {}",
+                    "invalid --drop = {name}: no such column in {}; available: {}",
                     path.display(),
                     dataset.columns.join(", ")
                 )))

@@ -362,10 +362,13 @@ pub fn evaluate(args: &EvaluateArgs, ui: &Ui) -> Result<()> {
     let data = super::read_table("--samples", &args.samples)?;
     if data.d != 1 {
         anyhow::bail!(
-            "{}: {} columns; without --reference, --data or --dataset, evaluate scores 1D \
-             samples (one column) against the mixture",
-            args.samples.display(),
-            data.d
+            "{}: {} columns ({}); without --reference, --data or --dataset, evaluate scores one \
+             column against the 1D mixture: pick one, e.g. `cut -d, -f2 {} | flowmatching \
+             evaluate --samples -` for the second",
+            super::input_label(&args.samples),
+            data.d,
+            data.columns.join(", "),
+            args.samples.display()
         );
     }
 
@@ -442,10 +445,14 @@ pub fn velocity(args: &VelocityArgs) -> Result<()> {
     let mut t = Vec::with_capacity(table.n);
     for (i, row) in values.chunks_exact(d + 1).enumerate() {
         if !(0.0..=1.0).contains(&row[d]) {
+            let column = match table.columns.iter().any(|c| c == "t") {
+                true => "column t".to_string(),
+                false => format!("the last of its {} columns, taken as t", d + 1),
+            };
             anyhow::bail!(
-                "{}: data row {}: t = {:?} is outside [0, 1], where the flow is defined (0 = \
-                 noise, 1 = data)",
-                args.input.display(),
+                "{}: data row {} ({column}): t = {:?} is outside [0, 1], where the flow is \
+                 defined (0 = noise, 1 = data); rows are (x..., t)",
+                super::input_label(&args.input),
                 i + 1,
                 row[d]
             );

@@ -148,6 +148,11 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn decode<T: Scalar>(bytes: &[u8]) -> Result<Checkpoint<T>, String> {
+    if bytes.get(8) != Some(&b'{') {
+        return Err("not a safetensors file (those start with an 8-byte header length and a JSON \
+             header): give a checkpoint written by `train`, `demo` or PyTorch's save_file"
+            .to_string());
+    }
     let tensors =
         SafeTensors::deserialize(bytes).map_err(|e| format!("not a safetensors file: {e}"))?;
     let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| format!("bad header: {e}"))?;
