@@ -98,7 +98,14 @@ fn parse_field(field: &str, column: &str) -> std::result::Result<f64, String> {
     match field.parse::<f64>() {
         Ok(value) if value.is_finite() => Ok(value),
         Ok(_) => Err(format!("non-finite value {field:?} in column '{column}' (NaN or infinity)")),
-        Err(_) => Err(format!("text {field:?} in numeric column '{column}'")),
+        Err(_) => {
+            let separator = [';', '\t'].into_iter().find(|&c| field.contains(c));
+            let hint = match separator {
+                Some(c) => format!(" (fields are separated by commas, and this one holds {c:?})"),
+                None => String::new(),
+            };
+            Err(format!("text {field:?} in numeric column '{column}'{hint}"))
+        }
     }
 }
 
@@ -131,6 +138,15 @@ mod tests {
 
     fn message(text: &str) -> String {
         read(text, &LoadOptions::default()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn another_separator_is_pointed_out() {
+        let text = message("a;b\n1;2\n");
+        assert!(text.contains("t.csv:2:1: text \"1;2\""), "{text}");
+        assert!(text.contains("separated by commas, and this one holds ';'"), "{text}");
+        assert!(message("a\n1\tx\n").contains("holds '\\t'"));
+        assert!(!message("a\nfoo\n").contains("separated"));
     }
 
     #[test]
