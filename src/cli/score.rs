@@ -360,15 +360,15 @@ type Against = (Scorer, Vec<String>, String, String);
 fn reference_file(path: &Path, args: &EvaluateArgs) -> Result<Against> {
     let reference = super::load_data("--reference", path, &LoadOptions::default())?;
     if reference.n < 2 {
-        bail!("{}: a reference needs at least 2 rows", path.display());
+        bail!("{}: a reference needs at least 2 rows", super::input_label(path));
     }
     let standardizer = Standardizer::fit(&reference)?;
-    let label = format!("{} of {}", super::counted(reference.n, "row"), path.display());
-    let what = format!("the reference {}", path.display());
+    let label = format!("{} of {}", super::counted(reference.n, "row"), super::input_label(path));
+    let what = format!("the reference {}", super::input_label(path));
     let columns = reference.columns.clone();
     let d = reference.d;
     let reference = Reference { label, rows: reference.values, floor: None };
-    let units = format!("units standardised by the mean and std of {}", path.display());
+    let units = format!("units standardised by the mean and std of {}", super::input_label(path));
     Ok((Scorer::new(d, reference, standardizer, None, args.seed), columns, what, units))
 }
 
@@ -381,13 +381,16 @@ fn truth_of_flags(args: &EvaluateArgs, ui: &Ui) -> Result<Against> {
     let data = source.prepare(&args.data, 0, &mut rng, ui)?;
     let standardizer = data.metric_units()?;
     let what = match &args.data.data {
-        Some(path) => format!("the data {}", path.display()),
+        Some(path) => format!("the data {}", super::input_label(path)),
         None => data.name.clone(),
     };
     let reference = Reference::from_truth(&data, args.reference_samples, args.seed)?;
     let units = match &args.data.data {
         Some(path) => {
-            format!("units standardised by the mean and std of {}'s training rows", path.display())
+            format!(
+                "units standardised by the mean and std of {}'s training rows",
+                super::input_label(path)
+            )
         }
         None => "the data's own units".to_string(),
     };

@@ -125,11 +125,10 @@ fn built_in(dataset: DatasetName, mixture: &MixtureArgs) -> Result<Source> {
 fn prepare_file(path: &Path, data: &DataArgs, seed: u64, ui: &Ui) -> Result<Prepared> {
     check_holdout(data.holdout)?;
     let dataset = read_data(path, data)?;
-    let (train, held_out) =
-        split(&dataset, data.holdout, seed).with_context(|| path.display().to_string())?;
+    let label = super::input_label(path);
+    let (train, held_out) = split(&dataset, data.holdout, seed).with_context(|| label.clone())?;
     ui.status(format!(
-        "{}: {} of {} ({}); {} for training, {} held out",
-        path.display(),
+        "{label}: {} of {} ({}); {} for training, {} held out",
         super::counted(dataset.n, "row"),
         super::counted(dataset.d, "column"),
         short_list(&dataset.columns),
@@ -137,8 +136,10 @@ fn prepare_file(path: &Path, data: &DataArgs, seed: u64, ui: &Ui) -> Result<Prep
         held_out.as_ref().map_or(0, |h| h.n)
     ));
 
-    let name =
-        path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
+    let name = match path.file_name() {
+        Some(name) if path.as_os_str() != "-" => name.to_string_lossy().into(),
+        _ => label,
+    };
     Ok(Prepared {
         name,
         columns: dataset.columns,
@@ -184,7 +185,7 @@ fn drop_columns(dataset: &Dataset, names: &[String], path: &Path) -> Result<Data
             None => {
                 return Err(bad_flag(format!(
                     "invalid --drop = {name}: no such column in {}; available: {}",
-                    path.display(),
+                    super::input_label(path),
                     dataset.columns.join(", ")
                 )))
             }
@@ -195,7 +196,7 @@ fn drop_columns(dataset: &Dataset, names: &[String], path: &Path) -> Result<Data
     if kept.is_empty() {
         return Err(bad_flag(format!(
             "invalid --drop: it leaves no column of {} to learn",
-            path.display()
+            super::input_label(path)
         )));
     }
     let columns = kept.iter().map(|&j| dataset.columns[j].clone()).collect();
