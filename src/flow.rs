@@ -29,19 +29,22 @@ pub const STANDARDIZER_KEY: &str = "flowmatching.standardizer";
 /// Checkpoint metadata key of the [`FlowInfo`], as JSON.
 pub const INFO_KEY: &str = "flowmatching.info";
 
-/// What a checkpoint remembers about how its network was trained.
+/// What a checkpoint remembers about how its network was trained: free text for people
+/// reading the checkpoint; nothing here changes how the flow computes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FlowInfo {
     /// The probability path spec, e.g. `linear` or `quadratic+ot`.
     pub path: String,
-    /// The data: a built-in target's name or a file name.
+    /// What the data was, e.g. `checkerboard` (the command line's dataset names) or a file
+    /// name.
     pub data: String,
     /// Column names of the data, when known.
     pub columns: Vec<String>,
     /// The seed of the training run.
     pub seed: u64,
-    /// How the seed became random numbers: `notebook` or `chacha` (empty in checkpoints
-    /// written before this was recorded).
+    /// How the seed became random numbers: `notebook` (the notebook's generators,
+    /// [`crate::rng::notebook`]) or `chacha` (the streams of [`crate::rng::stream`]); empty
+    /// when unknown, as in checkpoints written before this was recorded.
     #[serde(default)]
     pub rng: String,
     /// Training steps taken.
@@ -57,6 +60,13 @@ pub struct Flow {
 }
 
 impl Flow {
+    /// A network trained on the data as it is (no standardisation), with empty provenance:
+    /// the shortest way from [`crate::train::train`] to sampling.
+    pub fn from_net(net: VelocityNet<f32>) -> Self {
+        let standardizer = Standardizer::identity(net.dim());
+        Flow { net, standardizer, info: FlowInfo::default() }
+    }
+
     /// Bundles a network with the transform it was trained in; their dimensions must agree.
     pub fn new(net: VelocityNet<f32>, standardizer: Standardizer, info: FlowInfo) -> Result<Self> {
         if standardizer.dim() != net.dim() {

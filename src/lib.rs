@@ -16,15 +16,19 @@
 //! - [`solve`]: ODE solvers that turn a velocity field into samples;
 //! - [`likelihood`]: exact log-densities through the instantaneous change of variables;
 //! - [`metrics`]: sample quality against an exact target or a reference sample;
-//! - [`plot`] and [`report`]: pictures and tables of results.
+//! - [`flow`]: a trained network with its data transform, the object to sample, encode and
+//!   score likelihoods with, in the data's units; saved and loaded as a checkpoint;
+//! - [`rng`]: seeded randomness, as ChaCha8 streams named by purpose or as the reference
+//!   notebook's PyTorch and NumPy generators reproduced draw for draw;
+//! - [`plot`] and [`report`]: pictures and tables of results; [`atomic`]: file writes that
+//!   never leave a half-written file.
 //!
 //! The notebook's experiment in brief (a shorter run; `examples/mixture_1d.rs` is the whole
 //! one, with the notebook's own random draws):
 //!
 //! ```
 //! use flowmatching::data::mixture::GaussianMixture1d;
-//! use flowmatching::data::standardize::Standardizer;
-//! use flowmatching::flow::{Flow, FlowInfo};
+//! use flowmatching::flow::Flow;
 //! use flowmatching::metrics::one_d::evaluate_1d;
 //! use flowmatching::model::{NetConfig, VelocityNet};
 //! use flowmatching::path::PathSpec;
@@ -43,7 +47,7 @@
 //! let config = TrainConfig { steps: 1000, batch: 256, ..TrainConfig::default() };
 //! train(&mut net, &pool, &path, &config, &mut stream(seed, Stream::Train), |_| {})?;
 //!
-//! let flow = Flow::new(net, Standardizer::identity(1), FlowInfo::default())?;
+//! let flow = Flow::from_net(net);
 //! let heun = SolveOptions::new(Solver::Heun, 50); // from t = 0 (noise) to t = 1 (data)
 //! let samples = flow.sample(5_000, &heun, &mut stream(seed, Stream::Sample))?;
 //! assert_eq!(samples.nfe, 100);

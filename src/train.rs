@@ -60,29 +60,29 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
-    /// Checks every setting, naming the flag of the one that is wrong.
+    /// Checks every setting, naming the field that is wrong and its value.
     pub fn validate(&self) -> Result<()> {
         if self.steps == 0 {
-            return Err(Error::setting("--train-steps", self.steps, "must be at least 1"));
+            return Err(Error::setting("steps", self.steps, "must be at least 1"));
         }
         if self.batch == 0 {
-            return Err(Error::setting("--batch", self.batch, "must be at least 1"));
+            return Err(Error::setting("batch", self.batch, "must be at least 1"));
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
-            return Err(Error::setting("--lr", self.lr, "must be a positive number"));
+            return Err(Error::setting("lr", self.lr, "must be a positive number"));
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
-            return Err(Error::setting("--weight-decay", self.weight_decay, "must be >= 0"));
+            return Err(Error::setting("weight_decay", self.weight_decay, "must be >= 0"));
         }
         if self.log_every == 0 {
-            return Err(Error::setting("--log-every", self.log_every, "must be at least 1"));
+            return Err(Error::setting("log_every", self.log_every, "must be at least 1"));
         }
         if !(0.0..1.0).contains(&self.ema_decay) {
-            return Err(Error::setting("--ema", self.ema_decay, "must be in [0, 1)"));
+            return Err(Error::setting("ema_decay", self.ema_decay, "must be in [0, 1)"));
         }
         if self.warmup_steps >= self.steps {
             return Err(Error::setting(
-                "--warmup",
+                "warmup_steps",
                 self.warmup_steps,
                 format!("must be fewer than the {} training steps", self.steps),
             ));
@@ -273,7 +273,7 @@ pub fn train(
     let d = pool.dim();
     if net.config().dim != d {
         return Err(Error::DimensionMismatch {
-            context: "network input vs training data".into(),
+            context: "the network's dimension (NetConfig::dim) vs the training data's".into(),
             expected: net.config().dim,
             found: d,
         });
@@ -519,14 +519,14 @@ mod tests {
     #[test]
     fn a_warmup_as_long_as_the_run_is_refused() {
         let bad = TrainConfig { steps: 5, warmup_steps: 5, ..TrainConfig::default() };
-        assert!(bad.validate().unwrap_err().to_string().contains("--warmup"));
+        assert!(bad.validate().unwrap_err().to_string().contains("invalid warmup_steps = "));
     }
 
     #[test]
-    fn settings_are_checked_with_the_flag_name() {
+    fn settings_are_checked_with_the_field_name() {
         let bad = TrainConfig { ema_decay: 1.0, ..TrainConfig::default() };
-        assert!(bad.validate().unwrap_err().to_string().contains("--ema"));
+        assert!(bad.validate().unwrap_err().to_string().contains("invalid ema_decay = "));
         let bad = TrainConfig { batch: 0, ..TrainConfig::default() };
-        assert!(bad.validate().unwrap_err().to_string().contains("--batch"));
+        assert!(bad.validate().unwrap_err().to_string().contains("invalid batch = 0"));
     }
 }

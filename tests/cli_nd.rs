@@ -401,3 +401,19 @@ fn short_checkerboard_training_beats_chance() {
     assert!(valid > 0.6, "valid fraction {valid}");
     assert_eq!(metrics["noise_floor"]["valid_fraction"], 1.0);
 }
+
+/// Minibatch OT in d > 1 solves a batch x batch assignment every step: past batch 256 the
+/// command says what that costs; in 1D (a sort) and at 256 it says nothing.
+#[test]
+fn large_ot_batches_in_2d_come_with_their_cost() {
+    let dir = TempDir::new("ot-cost");
+    let ckpt = dir.arg("m.safetensors");
+    let train = |extra: &[&str]| {
+        let args = ["train", "--out", &ckpt, "--train-steps", "1", "--hidden", "8"];
+        stderr(&ok(&[&args[..], extra].concat()))
+    };
+    let warned = train(&["--dataset", "moons", "--path", "ot", "--batch", "300"]);
+    assert!(warned.contains("warning: --path ot pairs every batch by an exact 300 x 300"));
+    assert!(!train(&["--dataset", "moons", "--path", "ot", "--batch", "256"]).contains("warning"));
+    assert!(!train(&["--path", "ot", "--batch", "300"]).contains("warning"), "1D sorts");
+}

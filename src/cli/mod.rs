@@ -200,7 +200,18 @@ pub fn train_config(args: &OptimArgs) -> Result<TrainConfig> {
         },
         warmup_steps: args.warmup,
     };
-    config.validate()?;
+    config.validate().map_err(|e| match &e {
+        flowmatching::Error::InvalidSetting { name, value, .. } => {
+            let flag = match name.as_str() {
+                "steps" => "--train-steps".to_string(),
+                "ema_decay" => "--ema".to_string(),
+                "warmup_steps" => "--warmup".to_string(),
+                other => format!("--{}", other.replace('_', "-")),
+            };
+            flag_error(&flag, value.clone(), e)
+        }
+        _ => e.into(),
+    })?;
     if args.pool == 0 {
         return Err(bad_flag("invalid --pool = 0: the data pool needs at least one point"));
     }

@@ -16,9 +16,12 @@
 //! Cost: in one dimension the optimal pairing for a convex cost is the monotone one, found by
 //! sorting both sides, O(n log n). For d > 1 the n x n cost matrix is built (O(n^2 d) time,
 //! n^2 f64 of memory) and solved exactly by the Jonker-Volgenant shortest augmenting path
-//! algorithm of the `lsap` crate (scipy's `linear_sum_assignment`), O(n^3) in the worst case:
-//! fine for batches of a few hundred, seconds per batch at a few thousand. No entropic (Sinkhorn)
-//! approximation is offered; the plan is always a permutation.
+//! algorithm of the `lsap` crate (scipy's `linear_sum_assignment`), O(n^3) in the worst case.
+//! Measured on a 2-core machine for 2D training batches (Gaussian noise against the moons):
+//! about 25 ms at n = 256, 0.15 s at 512 and 0.8-1 s at 1024, so a training step at the
+//! notebook's batch of 1024 costs a hundred times the network's work; batches of 256 are the
+//! practical size. No entropic (Sinkhorn) approximation is offered; the plan is always a
+//! permutation.
 //!
 //! Buffers are row-major `n * d`. Values are compared in f64.
 
