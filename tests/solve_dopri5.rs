@@ -193,3 +193,21 @@ fn reverse_solves_invert_forward_ones() {
     let back = solve(&mut problem.field(), &forward.x, 1.0, 0.0, &options).unwrap();
     assert!(max_abs_diff(&back.x, &x_0) < 1e-9, "{:?}", back.x);
 }
+
+#[test]
+fn the_adaptive_shorthand_is_dopri5_with_the_default_cap() {
+    let options = SolveOptions::dopri5(1e-9, 1e-9);
+    let max_steps = Solver::DEFAULT_MAX_STEPS;
+    let longhand = Solver::Dopri5 { rtol: 1e-9, atol: 1e-9, max_steps };
+    assert_eq!(options, SolveOptions::new(longhand, 0));
+
+    // dx/dt = -x from t = 0 to 1: x_0 e^-1.
+    let mut field = FnField::new(1, |_t: f64, x: &[f64], v: &mut [f64]| {
+        for (v, x) in v.iter_mut().zip(x) {
+            *v = -x;
+        }
+    });
+    let solution = solve(&mut field, &[2.0, -0.5], 0.0, 1.0, &options).unwrap();
+    let exact = [2.0 * (-1.0f64).exp(), -0.5 * (-1.0f64).exp()];
+    assert!(max_abs_diff(&solution.x, &exact) < 1e-8, "{:?}", solution.x);
+}

@@ -188,6 +188,13 @@ impl SolveOptions {
         SolveOptions { solver, grid: TimeGrid::uniform(steps), record_times: Vec::new() }
     }
 
+    /// An adaptive Dormand-Prince solve at these tolerances (capped at
+    /// [`Solver::DEFAULT_MAX_STEPS`]), recording nothing: no step count to give.
+    pub fn dopri5(rtol: f64, atol: f64) -> Self {
+        let max_steps = Solver::DEFAULT_MAX_STEPS;
+        SolveOptions::new(Solver::Dopri5 { rtol, atol, max_steps }, 0)
+    }
+
     /// The same options recording the state at `times`.
     pub fn with_record_times(mut self, times: Vec<f64>) -> Self {
         self.record_times = times;
