@@ -123,8 +123,8 @@ pub fn run(args: &DemoArgs, ui: &Ui) -> Result<()> {
     Ok(())
 }
 
-/// Euler and Heun samples from the run's sampling noise (Heun's drawn first, as ref_2d.py draws it),
-/// and the paths of the first Heun samples.
+/// Euler and Heun samples from the run's sampling noise (Heun's drawn first, as ref_2d.py
+/// draws it), and the paths of the first Heun samples.
 fn generate(trained: &mut Trained, args: &DemoArgs) -> Result<Generated> {
     let flow = &trained.flow;
     // Heun's noise first, then Euler's, in the order of the 2D reference run

@@ -3,8 +3,9 @@
 //!
 //! A built-in distribution gives `--pool` points (for the 1D mixture and the checkerboard
 //! under `--rng notebook` drawn with NumPy's generator as the notebook draws them, otherwise
-//! from the seed's `Data` stream), and fresh true samples for evaluation. A file is read whole, cut down to the chosen
-//! columns and split by the seed's `Split` stream into training rows and held-out rows
+//! from the seed's `Data` stream), and fresh true samples for evaluation. A file (or CSV on
+//! standard input) is read whole, cut down to the chosen columns and split by the seed's
+//! `Split` stream into training rows and held-out rows
 //! (`--holdout`). The split depends only on the file, the columns, the fraction and the seed,
 //! so `evaluate --data` recomputes exactly the rows a training run held out.
 
