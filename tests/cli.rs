@@ -297,9 +297,25 @@ fn samples_travel_as_npy_csv_or_through_a_pipe() {
         let out = run(&["sample", "-c", &ckpt, "-n", "300", "--steps", "4", "-o", out]);
         assert!(out.status.success(), "{}", stderr(&out));
     }
-    let bytes = std::fs::read(&npy).unwrap();
-    assert!(bytes.starts_with(b"\x93NUMPY\x01\x00"), "a .npy file, not CSV text");
-    assert!(String::from_utf8_lossy(&bytes[..128]).contains("'shape': (300, 1,"));
+    let shape_of = |path: &str| {
+        let bytes = std::fs::read(path).unwrap();
+        assert!(bytes.starts_with(b"\x93NUMPY\x01\x00"), "{path}: a .npy file, not CSV text");
+        let header = String::from_utf8_lossy(&bytes[..128]).into_owned();
+        header.split("'shape': ").nth(1).unwrap().split(')').next().unwrap().to_string()
+    };
+    assert_eq!(shape_of(&npy), "(300, 1, ");
+
+    // Trajectories (sample, t, x) and losses (step, loss, mean_loss) as arrays too.
+    let traj = dir.arg("traj.npy");
+    let five = dir.arg("five.csv");
+    let args = ["sample", "-c", &ckpt, "-n", "5", "-o", &five, "--trajectory", &traj];
+    let out = run(&[&args[..], &["--trajectory-samples", "2", "--record-every", "50"]].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(shape_of(&traj), "(10, 3, ", "t = 0, 0.25, 0.5, 0.75, 1 for 2 samples");
+    let losses = dir.arg("losses.npy");
+    let args = ["train", "--out", &dir.arg("m2.safetensors"), "--loss-csv", &losses];
+    assert!(run(&[&args[..], &TINY, &["--log-every", "20"]].concat()).status.success());
+    assert_eq!(shape_of(&losses), "(3, 3, ", "steps 20, 40 and 60");
 
     // The numbers of the first row of the metrics table (the label may hold spaces).
     let table = |out: &Output| {

@@ -269,8 +269,9 @@ pub struct SolverArgs {
 /// Which states of a sampling run to write, and where.
 #[derive(Debug, Clone, Args)]
 pub struct TrajectoryArgs {
-    /// Also write trajectories as CSV ("-" for standard output), long format: one row
-    /// `sample,t,x...` per recorded time and sample, time after time, in data units.
+    /// Also write trajectories as CSV ("-" for standard output; .npy for a name ending in
+    /// .npy), long format: one row `sample,t,x...` per recorded time and sample, time after
+    /// time, in data units.
     #[arg(long)]
     pub trajectory: Option<PathBuf>,
     /// Times to record, comma-separated, increasing within [0, 1] (0 = noise, 1 = data). States
@@ -336,8 +337,9 @@ pub struct TrainArgs {
     /// Built-in dataset to learn.
     #[arg(long, value_enum, default_value_t = DatasetName::Mixture)]
     pub dataset: DatasetName,
-    /// Also write the logged losses as CSV (step,loss,mean_loss: the batch loss at each logged
-    /// step and the mean batch loss since the previous one).
+    /// Also write the logged losses as CSV, or .npy for a name ending in .npy (step, loss,
+    /// mean_loss: the batch loss at each logged step and the mean batch loss since the previous
+    /// one).
     #[arg(long)]
     pub loss_csv: Option<PathBuf>,
     /// Also write the held-out rows of --data as CSV, or .npy for a name ending in .npy (for

@@ -273,11 +273,15 @@ pub fn input_label(path: &Path) -> String {
     }
 }
 
+/// Whether an output path asks for `.npy` (its name ends in `.npy`, any case).
+pub fn is_npy(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy"))
+}
+
 /// Writes rows to `path`: as `.npy` (float64, n x d) when its name ends in `.npy`, as CSV
 /// otherwise, or as CSV to stdout when `path` is `-`.
 pub fn write_table(path: &Path, header: &[String], values: &[f64]) -> Result<()> {
-    let is_npy = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy"));
-    if is_npy {
+    if is_npy(path) {
         return Ok(loader::write_npy(path, header.len(), values)?);
     }
     if path.as_os_str() != "-" {

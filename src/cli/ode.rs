@@ -193,6 +193,18 @@ pub fn write_trajectory(
     keep: usize,
 ) -> Result<()> {
     let d = columns.len();
+    if super::is_npy(path) {
+        let header: Vec<String> = ["sample", "t"].iter().map(|s| s.to_string()).collect();
+        let header = [header, columns.to_vec()].concat();
+        let mut values = Vec::new();
+        for snapshot in trajectory {
+            for (i, x) in snapshot.x.chunks(d).take(keep).enumerate() {
+                values.extend([i as f64, snapshot.t]);
+                values.extend_from_slice(x);
+            }
+        }
+        return super::write_table(path, &header, &values);
+    }
     let mut text = format!("sample,t,{}\n", columns.join(","));
     for snapshot in trajectory {
         for (i, x) in snapshot.x.chunks(d).take(keep).enumerate() {

@@ -288,6 +288,13 @@ pub fn train(args: &TrainArgs, ui: &Ui) -> Result<()> {
 /// Writes `step,loss,mean_loss` rows: the batch loss at each logged step and the mean batch
 /// loss since the previous one.
 pub fn write_losses(path: &std::path::Path, log: &TrainLog) -> Result<()> {
+    if super::is_npy(path) {
+        let header = ["step", "loss", "mean_loss"].map(String::from);
+        let rows = log.losses.iter().zip(&log.mean_losses);
+        let values: Vec<f64> =
+            rows.flat_map(|(&(step, loss), &(_, mean))| [step as f64, loss, mean]).collect();
+        return super::write_table(path, &header, &values);
+    }
     let mut text = String::from("step,loss,mean_loss\n");
     for ((step, loss), (_, mean)) in log.losses.iter().zip(&log.mean_losses) {
         text.push_str(&format!("{step},{loss:?},{mean:?}\n"));
