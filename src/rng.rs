@@ -36,7 +36,8 @@ pub enum Stream {
     Train = 3,
     /// Sampling noise x_0 at generation time.
     Sample = 4,
-    /// Fresh true samples for evaluation and the sampling-noise floor.
+    /// Fresh true samples for evaluation and the sampling-noise floor, and the metrics' own
+    /// draws (sliced-W1 directions, the subsamples of energy distance and MMD).
     Eval = 5,
     /// Hutchinson probes for likelihood estimates.
     Probe = 6,
