@@ -332,8 +332,19 @@ fn samples_travel_as_npy_csv_or_through_a_pipe() {
     assert!(String::from_utf8_lossy(&piped.stdout).contains("standard input "));
 
     let out = run(&["evaluate", "--samples", "100"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--samples 100: no such file"), "{}", stderr(&out));
+    let out = run_with_stdin(&["evaluate", "--samples", "-"], &std::fs::read(&npy).unwrap());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("holds a .npy array, and it takes CSV only"));
+    let out = run(&["sample", "-c", "-", "-n", "3"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("invalid --samples = 100: expected a .csv or .npy"));
+    assert!(stderr(&out).contains("invalid --checkpoint = -: this input is read from a file"));
+
+    // A CSV under another name reads as CSV, as the CSV outputs write it.
+    let txt = dir.arg("s.txt");
+    std::fs::copy(&csv, &txt).unwrap();
+    assert_eq!(table(&run(&["evaluate", "--samples", &txt])), from_csv);
     let args = ["evaluate", "--samples", "-", "--reference", "-"];
     let out = run_with_stdin(&args, &std::fs::read(&csv).unwrap());
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));

@@ -417,3 +417,32 @@ fn large_ot_batches_in_2d_come_with_their_cost() {
     assert!(!train(&["--dataset", "moons", "--path", "ot", "--batch", "256"]).contains("warning"));
     assert!(!train(&["--path", "ot", "--batch", "300"]).contains("warning"), "1D sorts");
 }
+
+/// A text column (a class label) is fine wherever it is not read: left out of training by
+/// --drop, and passed over by the commands that match columns by name.
+#[test]
+fn a_text_label_column_is_never_parsed_where_it_is_not_used() {
+    let dir = TempDir::new("label");
+    let mut text = String::from("eruptions,kind,waiting\n");
+    for i in 0..40 {
+        let long = i % 3 != 0;
+        let (e, w) = if long { (4.0 + 0.02 * i as f64, 80 + i % 7) } else { (2.0, 55 + i % 5) };
+        text += &format!("{e},{},{w}\n", if long { "long" } else { "short" });
+    }
+    let data = dir.write("fk.csv", &text);
+    let message = fails(&["train", "--data", &data, "--out", &dir.arg("no.safetensors")]);
+    assert!(message.contains("fk.csv:2:2: text \"short\" in numeric column 'kind'"), "{message}");
+
+    let ckpt = train(&dir, &["--data", &data, "--drop", "kind"]);
+    let samples = dir.arg("s.csv");
+    ok(&["sample", "-c", &ckpt, "-n", "50", "--steps", "3", "-o", &samples]);
+    assert_eq!(read_csv(&samples).0, ["eruptions", "waiting"]);
+    let out = ok(&["evaluate", "--samples", &samples, "--reference", &data]);
+    assert!(stdout(&out).contains("against 40 rows of"), "{}", stdout(&out));
+    ok(&["evaluate", "--samples", &samples, "--data", &data, "--drop", "kind"]);
+    let points = dir.write("p.csv", "kind,waiting,t,eruptions\nlong,80,0.5,4.1\n");
+    let out = ok(&["velocity", "-c", &ckpt, "-i", &points]);
+    assert_eq!(stdout(&out).lines().next(), Some("v_eruptions,v_waiting"));
+    let out = ok(&["likelihood", "-c", &ckpt, "-i", &data]);
+    assert_eq!(stdout(&out).lines().count(), 41, "a log-density for each of the 40 rows");
+}

@@ -63,7 +63,7 @@ fn random_options(rng: &mut Rng) -> LoadOptions {
     let header =
         [HeaderMode::Auto, HeaderMode::Present, HeaderMode::Absent][rng.random_range(0..3)];
     let columns = rng.random_bool(0.3).then(|| vec!["1".to_string(), "x".to_string()]);
-    LoadOptions { header, columns, delimiter: b',' }
+    LoadOptions { header, columns, ..LoadOptions::default() }
 }
 
 #[test]

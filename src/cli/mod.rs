@@ -16,7 +16,7 @@ mod usage;
 
 pub use usage::{at_least, bad_flag, flag_error, is_usage_error, setting_as_flag};
 
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::Path;
 
 use anyhow::Result;
@@ -236,13 +236,18 @@ pub fn solve_options(args: &SolverArgs) -> Result<SolveOptions> {
 }
 
 /// Reads a numeric CSV (header detected) as an n x d dataset.
-pub fn read_table(flag: &str, path: &Path) -> Result<loader::Dataset> {
-    let options = LoadOptions { header: HeaderMode::Auto, ..LoadOptions::default() };
+///
+/// With `prefer`, a file whose header names all of those columns is read in just them, in
+/// that order, so that other columns (a text label) are never parsed.
+pub fn read_table(flag: &str, path: &Path, prefer: Option<&[String]>) -> Result<loader::Dataset> {
+    let prefer = prefer.map(<[String]>::to_vec);
+    let options = LoadOptions { header: HeaderMode::Auto, prefer, ..LoadOptions::default() };
     load_data(flag, path, &options)
 }
 
-/// Reads the data file given to `flag`: a `.csv` or `.npy` file, or CSV from standard input
-/// for `-` (one input of a run at most, since a second read would find it empty).
+/// Reads the data file given to `flag`: `.npy` by its name, CSV otherwise (whatever the
+/// extension, as the CSV outputs are written), or CSV from standard input for `-` (one input
+/// of a run at most, since a second read would find it empty).
 pub fn load_data(flag: &str, path: &Path, options: &LoadOptions) -> Result<loader::Dataset> {
     static STDIN_READ: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     if path.as_os_str() == "-" {
@@ -252,17 +257,35 @@ pub fn load_data(flag: &str, path: &Path, options: &LoadOptions) -> Result<loade
                  another one has read it; name a file"
             )));
         }
-        let stdin = std::io::stdin().lock();
-        return Ok(loader::read_csv(stdin, Path::new("standard input"), options)?);
+        let mut bytes = Vec::new();
+        std::io::stdin().lock().read_to_end(&mut bytes)?;
+        if bytes.starts_with(b"\x93NUMPY") {
+            anyhow::bail!(
+                "{flag} -: standard input holds a .npy array, and it takes CSV only; give the \
+                 .npy file by its name"
+            );
+        }
+        return Ok(loader::read_csv(&bytes[..], Path::new("standard input"), options)?);
     }
-    let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    if !matches!(extension.as_deref(), Some("csv" | "npy")) {
+    if !path.is_file() {
+        let what = if path.is_dir() { "is a directory" } else { "no such file" };
+        anyhow::bail!("{flag} {}: {what}", path.display());
+    }
+    if is_npy(path) {
+        return Ok(loader::load(path, options)?);
+    }
+    let file = std::fs::File::open(path).map_err(|e| flowmatching::Error::io(path, e))?;
+    Ok(loader::read_csv(std::io::BufReader::new(file), path, options)?)
+}
+
+/// Refuses `-` for an input that is read from a named file only (a checkpoint, a spec).
+pub fn named_file<'a>(flag: &str, path: &'a Path) -> Result<&'a Path> {
+    if path.as_os_str() == "-" {
         return Err(bad_flag(format!(
-            "invalid {flag} = {}: expected a .csv or .npy file, or - for CSV on standard input",
-            path.display()
+            "invalid {flag} = -: this input is read from a file, not standard input; name it"
         )));
     }
-    Ok(loader::load(path, options)?)
+    Ok(path)
 }
 
 /// How an input file is named in reports: its path, or "standard input" for `-`.

@@ -223,8 +223,8 @@ pub fn write_trajectory(
 
 /// Reads the points of `input` and checks that they have the checkpoint's dimension.
 fn read_points(input: &Path, flow: &Flow) -> Result<Vec<f64>> {
-    let table = super::read_table("--input", input)?;
     let wanted = super::flow_columns(flow);
+    let table = super::read_table("--input", input, Some(&wanted))?;
     match super::values_in_columns(&table, &wanted, input) {
         Some(values) => Ok(values),
         None => bail!(
@@ -243,7 +243,7 @@ fn read_points(input: &Path, flow: &Flow) -> Result<Vec<f64>> {
 pub fn encode(args: &EncodeArgs) -> Result<()> {
     let options = solve_options(&args.solver, Solver::Heun)?;
     super::check_output_file("--out", &args.out, true)?;
-    let flow = Flow::load(&args.checkpoint)?;
+    let flow = Flow::load(super::named_file("--checkpoint", &args.checkpoint)?)?;
     let x_1 = read_points(&args.input, &flow)?;
 
     let started = Instant::now();
@@ -290,7 +290,7 @@ pub fn likelihood(args: &LikelihoodArgs) -> Result<()> {
     let solve = solve_options(&args.solver, Solver::dopri5())?;
     let divergence = divergence(args)?;
     super::check_output_file("--out", &args.out, true)?;
-    let flow = Flow::load(&args.checkpoint)?;
+    let flow = Flow::load(super::named_file("--checkpoint", &args.checkpoint)?)?;
     let constant = flow.standardizer().constant_columns();
     if !constant.is_empty() {
         let columns = super::flow_columns(&flow);

@@ -306,9 +306,9 @@ pub fn evaluate(args: &EvaluateArgs, ui: &Ui) -> Result<()> {
     if let Some(json) = &args.json {
         super::check_output_file("--json", json, true)?;
     }
-    let samples = super::read_table("--samples", &args.samples)?;
+    let samples = super::read_table("--samples", &args.samples, None)?;
     let (scorer, columns, what, units) = match &args.reference {
-        Some(path) => reference_file(path, args)?,
+        Some(path) => reference_file(path, &samples.columns, args)?,
         None => truth_of_flags(args, ui)?,
     };
     let Some(values) = super::values_in_columns(&samples, &columns, &args.samples) else {
@@ -356,9 +356,11 @@ pub fn evaluate(args: &EvaluateArgs, ui: &Ui) -> Result<()> {
 /// A scorer, the truth's columns, what the truth is and the units of the joint metrics.
 type Against = (Scorer, Vec<String>, String, String);
 
-/// A scorer against every row of `path`, in units standardised by those rows.
-fn reference_file(path: &Path, args: &EvaluateArgs) -> Result<Against> {
-    let reference = super::load_data("--reference", path, &LoadOptions::default())?;
+/// A scorer against every row of `path`, in units standardised by those rows; a reference
+/// whose header names every column of the samples is read in just those.
+fn reference_file(path: &Path, samples: &[String], args: &EvaluateArgs) -> Result<Against> {
+    let options = LoadOptions { prefer: Some(samples.to_vec()), ..LoadOptions::default() };
+    let reference = super::load_data("--reference", path, &options)?;
     if reference.n < 2 {
         bail!("{}: a reference needs at least 2 rows", super::input_label(path));
     }

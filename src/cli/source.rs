@@ -75,6 +75,7 @@ impl Source {
         }
         if let Some(spec) = &data.mixture_spec {
             // The library's errors name the spec file (and the line and column of a JSON slip).
+            let spec = super::named_file("--mixture-spec", spec)?;
             let target = GaussianMixture::from_json_file(spec)?;
             return Ok(Source::Target { target: Box::new(target), board: None });
         }
@@ -159,51 +160,20 @@ fn short_list(names: &[String]) -> String {
     format!("{}, ..., {}", names[..4].join(", "), names[names.len() - 2..].join(", "))
 }
 
-/// Reads `--data` with `--header`, then keeps `--columns` or leaves out `--drop`.
+/// Reads `--data` with `--header`, keeping `--columns` or leaving out `--drop`.
 pub fn read_data(path: &Path, data: &DataArgs) -> Result<Dataset> {
     let header = match data.header {
         Header::Auto => HeaderMode::Auto,
         Header::Yes => HeaderMode::Present,
         Header::No => HeaderMode::Absent,
     };
-    let options = LoadOptions { header, columns: data.columns.clone(), ..LoadOptions::default() };
-    let dataset = super::load_data("--data", path, &options)?;
-    if data.drop.is_empty() {
-        return Ok(dataset);
-    }
-    drop_columns(&dataset, &data.drop, path)
-}
-
-/// The dataset without the named columns (by name, or by 0-based index).
-fn drop_columns(dataset: &Dataset, names: &[String], path: &Path) -> Result<Dataset> {
-    let mut dropped = Vec::with_capacity(names.len());
-    for name in names {
-        let name = name.trim();
-        let by_name = dataset.columns.iter().position(|c| c == name);
-        let by_index = name.parse::<usize>().ok().filter(|&j| j < dataset.d);
-        match by_name.or(by_index) {
-            Some(j) => dropped.push(j),
-            None => {
-                return Err(bad_flag(format!(
-                    "invalid --drop = {name}: no such column in {}; available: {}",
-                    super::input_label(path),
-                    dataset.columns.join(", ")
-                )))
-            }
-        }
-    }
-
-    let kept: Vec<usize> = (0..dataset.d).filter(|j| !dropped.contains(j)).collect();
-    if kept.is_empty() {
-        return Err(bad_flag(format!(
-            "invalid --drop: it leaves no column of {} to learn",
-            super::input_label(path)
-        )));
-    }
-    let columns = kept.iter().map(|&j| dataset.columns[j].clone()).collect();
-    let values =
-        (0..dataset.n).flat_map(|i| kept.iter().map(move |&j| dataset.row(i)[j])).collect();
-    Ok(Dataset::new(columns, values)?)
+    let options = LoadOptions {
+        header,
+        columns: data.columns.clone(),
+        drop: data.drop.clone(),
+        ..LoadOptions::default()
+    };
+    super::load_data("--data", path, &options)
 }
 
 /// Checks `--holdout`: 0 (no split) or a fraction strictly between 0 and 1.
@@ -289,20 +259,6 @@ mod tests {
     fn table() -> Dataset {
         let columns = ["a", "label", "b"].map(String::from).to_vec();
         Dataset::new(columns, vec![1.0, 7.0, 2.0, 3.0, 8.0, 4.0]).unwrap()
-    }
-
-    #[test]
-    fn drop_by_name_or_index_keeps_the_other_columns_in_order() {
-        let path = Path::new("t.csv");
-        let by_name = drop_columns(&table(), &["label".into()], path).unwrap();
-        assert_eq!(by_name.columns, ["a", "b"]);
-        assert_eq!(by_name.values, [1.0, 2.0, 3.0, 4.0]);
-        assert_eq!(drop_columns(&table(), &["1".into()], path).unwrap(), by_name);
-
-        let message = drop_columns(&table(), &["colour".into()], path).unwrap_err().to_string();
-        assert!(message.contains("colour") && message.contains("a, label, b"), "{message}");
-        let all = ["a", "label", "b"].map(String::from);
-        assert!(drop_columns(&table(), &all, path).is_err());
     }
 
     #[test]

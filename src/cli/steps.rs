@@ -327,7 +327,7 @@ pub fn sample(args: &SampleArgs, ui: &Ui) -> Result<()> {
     if args.chunk == 0 {
         return Err(bad_flag("invalid --chunk = 0: integrate at least one row at a time"));
     }
-    let flow = Flow::load(&args.checkpoint)?;
+    let flow = Flow::load(super::named_file("--checkpoint", &args.checkpoint)?)?;
 
     let started = std::time::Instant::now();
     let bar = ui.progress(args.samples as u64, "sampling");
@@ -374,16 +374,21 @@ pub fn evaluate(args: &EvaluateArgs, ui: &Ui) -> Result<()> {
     if let Some(json) = &args.json {
         super::check_output_file("--json", json, true)?;
     }
-    let data = super::read_table("--samples", &args.samples)?;
+    let data = super::read_table("--samples", &args.samples, None)?;
     if data.d != 1 {
+        let hint = match args.samples.as_os_str() != "-" && !super::is_npy(&args.samples) {
+            true => format!(
+                ", e.g. `cut -d, -f2 {} | flowmatching evaluate --samples -` for the second",
+                args.samples.display()
+            ),
+            false => String::new(),
+        };
         anyhow::bail!(
             "{}: {} columns ({}); without --reference, --data or --dataset, evaluate scores one \
-             column against the 1D mixture: pick one, e.g. `cut -d, -f2 {} | flowmatching \
-             evaluate --samples -` for the second",
+             column against the 1D mixture: give it one column{hint}",
             super::input_label(&args.samples),
             data.d,
             data.columns.join(", "),
-            args.samples.display()
         );
     }
 
@@ -439,11 +444,11 @@ pub fn add_metrics_row(table: &mut Table, label: &str, m: &Metrics1d) {
 /// `flowmatching velocity`.
 pub fn velocity(args: &VelocityArgs) -> Result<()> {
     super::check_output_file("--out", &args.out, true)?;
-    let flow = Flow::load(&args.checkpoint)?;
+    let flow = Flow::load(super::named_file("--checkpoint", &args.checkpoint)?)?;
     let d = flow.dim();
-    let table = super::read_table("--input", &args.input)?;
     let columns = super::flow_columns(&flow);
     let wanted: Vec<String> = columns.iter().cloned().chain(["t".to_string()]).collect();
+    let table = super::read_table("--input", &args.input, Some(&wanted))?;
     let Some(values) = super::values_in_columns(&table, &wanted, &args.input) else {
         anyhow::bail!(
             "dimension mismatch: {} has {}, but checkpoint {} was trained on d = {d}: rows \

@@ -106,13 +106,27 @@ pub struct LoadOptions {
     /// Columns to keep, in this order: header names, or 0-based indices (`"2"`) or generated
     /// names (`"x2"`) for files without a header. `None` keeps every column.
     pub columns: Option<Vec<String>>,
+    /// Columns to leave out when `columns` is `None`: header names or 0-based indices. Columns
+    /// left out are never parsed, so they may hold text (a class label).
+    pub drop: Vec<String>,
+    /// Columns to take by name, in this order, when the header names every one of them (and
+    /// neither `columns` nor `drop` is given); otherwise every column is kept. For a reader
+    /// that matches columns by name and falls back to position, so that other columns of a
+    /// file with a header (a text label) are never parsed.
+    pub prefer: Option<Vec<String>>,
     /// CSV field separator (default `b','`).
     pub delimiter: u8,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { header: HeaderMode::Auto, columns: None, delimiter: b',' }
+        LoadOptions {
+            header: HeaderMode::Auto,
+            columns: None,
+            drop: Vec::new(),
+            prefer: None,
+            delimiter: b',',
+        }
     }
 }
 
@@ -143,17 +157,29 @@ pub fn default_column_names(d: usize) -> Vec<String> {
     (0..d).map(|j| format!("x{j}")).collect()
 }
 
-/// Resolves [`LoadOptions::columns`] against the file's column names into indices.
+/// Resolves the column choice of `options` ([`LoadOptions::columns`], then
+/// [`LoadOptions::drop`], then [`LoadOptions::prefer`]) against the file's column names into
+/// the indices to read, in order.
 ///
 /// `has_header` says whether `names` came from the file (selection by name) or were generated
 /// (selection by 0-based index or generated name).
 pub(crate) fn select_columns(
     names: &[String],
-    wanted: Option<&[String]>,
+    options: &LoadOptions,
     has_header: bool,
     source: &Path,
 ) -> Result<Vec<usize>> {
-    let Some(wanted) = wanted else {
+    let Some(wanted) = options.columns.as_deref() else {
+        if !options.drop.is_empty() {
+            return drop_columns(names, &options.drop, source);
+        }
+        if let (true, Some(prefer)) = (has_header, options.prefer.as_deref()) {
+            let by_name: Option<Vec<usize>> =
+                prefer.iter().map(|w| names.iter().position(|c| c == w)).collect();
+            if let Some(indices) = by_name {
+                return Ok(indices);
+            }
+        }
         return Ok((0..names.len()).collect());
     };
     if wanted.is_empty() {
@@ -169,6 +195,28 @@ pub(crate) fn select_columns(
         indices.push(j);
     }
     Ok(indices)
+}
+
+/// Every column but those named in `drop` (header names, or 0-based indices).
+fn drop_columns(names: &[String], drop: &[String], source: &Path) -> Result<Vec<usize>> {
+    let mut dropped = Vec::with_capacity(drop.len());
+    for name in drop {
+        let name = name.trim();
+        let by_name = names.iter().position(|c| c == name);
+        let by_index = name.parse::<usize>().ok().filter(|&j| j < names.len());
+        let Some(j) = by_name.or(by_index) else {
+            let reason =
+                format!("no such column in {}; available: {}", source.display(), names.join(", "));
+            return Err(Error::setting("--drop", name, reason));
+        };
+        dropped.push(j);
+    }
+    let kept: Vec<usize> = (0..names.len()).filter(|j| !dropped.contains(j)).collect();
+    if kept.is_empty() {
+        let reason = format!("it leaves no column of {}", source.display());
+        return Err(Error::setting("--drop", drop.join(","), reason));
+    }
+    Ok(kept)
 }
 
 fn find_column(names: &[String], name: &str, has_header: bool, source: &Path) -> Result<usize> {

@@ -41,7 +41,7 @@ pub fn read_csv<R: Read>(reader: R, source: &Path, options: &LoadOptions) -> Res
     } else {
         default_column_names(first.len())
     };
-    let selected = select_columns(&names, options.columns.as_deref(), has_header, source)?;
+    let selected = select_columns(&names, options, has_header, source)?;
     let mut table = Table { source, names: &names, selected: &selected, values: Vec::new(), n: 0 };
 
     if !has_header {
@@ -138,6 +138,42 @@ mod tests {
 
     fn message(text: &str) -> String {
         read(text, &LoadOptions::default()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn dropped_and_unpreferred_columns_are_never_parsed() {
+        let text = "x,kind,y\n1,long,2\n3,short,4\n";
+        assert!(message(text).contains("t.csv:2:2: text \"long\""), "all columns are numbers");
+
+        let drop = LoadOptions { drop: vec!["kind".into()], ..LoadOptions::default() };
+        let kept = read(text, &drop).unwrap();
+        assert_eq!(
+            (kept.columns.clone(), kept.values),
+            (vec!["x".into(), "y".into()], vec![1.0, 2.0, 3.0, 4.0])
+        );
+        let by_index = LoadOptions { drop: vec!["1".into()], ..LoadOptions::default() };
+        assert_eq!(read(text, &by_index).unwrap().columns, ["x", "y"]);
+        let unknown = LoadOptions { drop: vec!["colour".into()], ..LoadOptions::default() };
+        let error = read(text, &unknown).unwrap_err().to_string();
+        assert!(error.contains("invalid --drop = colour: no such column"), "{error}");
+        assert!(error.contains("available: x, kind, y"), "{error}");
+        let all = LoadOptions { drop: vec!["x".into(), "1".into(), "y".into()], ..drop };
+        let error = read(text, &all).unwrap_err().to_string();
+        assert!(error.contains("invalid --drop = x,1,y: it leaves no column"), "{error}");
+
+        // Preferred columns are taken by name, in their order, when the header has them all.
+        let prefer = |names: &[&str]| LoadOptions {
+            prefer: Some(names.iter().map(|n| n.to_string()).collect()),
+            ..LoadOptions::default()
+        };
+        let picked = read(text, &prefer(&["y", "x"])).unwrap();
+        assert_eq!(
+            (picked.columns, picked.values),
+            (vec!["y".into(), "x".into()], vec![2.0, 1.0, 4.0, 3.0])
+        );
+        assert!(read(text, &prefer(&["x", "z"])).is_err(), "a missing name reads every column");
+        let numbers = read("1,2\n3,4\n", &prefer(&["y"])).unwrap();
+        assert_eq!(numbers.d, 2, "no header: every column, by position");
     }
 
     #[test]

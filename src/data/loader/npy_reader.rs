@@ -45,7 +45,7 @@ pub fn read_npy<R: Read>(mut reader: R, source: &Path, options: &LoadOptions) ->
 
     let values = decode(header, &bytes[data_start..], &layout, source)?;
     let names = default_column_names(layout.d);
-    let selected = select_columns(&names, options.columns.as_deref(), false, source)?;
+    let selected = select_columns(&names, options, false, source)?;
     let values = keep_columns(values, layout.d, &selected);
     let columns = selected.iter().map(|&j| names[j].clone()).collect();
     Ok(Dataset { columns, n: layout.n, d: selected.len(), values })
