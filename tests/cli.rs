@@ -313,8 +313,11 @@ fn samples_travel_as_npy_csv_or_through_a_pipe() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(shape_of(&traj), "(10, 3, ", "t = 0, 0.25, 0.5, 0.75, 1 for 2 samples");
     let losses = dir.arg("losses.npy");
-    let args = ["train", "--out", &dir.arg("m2.safetensors"), "--loss-csv", &losses];
-    assert!(run(&[&args[..], &TINY, &["--log-every", "20"]].concat()).status.success());
+    let args = ["train", "--out", &dir.arg("m2.npy"), "--loss-csv", &losses];
+    let out = run(&[&args[..], &TINY, &["--log-every", "20"]].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("m2.npy: the checkpoint is a safetensors file whatever"));
+    assert!(std::fs::read(dir.path("m2.npy")).unwrap()[8] == b'{', "a safetensors header");
     assert_eq!(shape_of(&losses), "(3, 3, ", "steps 20, 40 and 60");
 
     // The numbers of the first row of the metrics table (the label may hold spaces).

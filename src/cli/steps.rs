@@ -247,6 +247,13 @@ pub fn train_pool(
 pub fn train(args: &TrainArgs, ui: &Ui) -> Result<()> {
     super::train_config(&args.optim)?;
     super::check_output_file("--out", &args.out, false)?;
+    if !args.out.extension().is_some_and(|e| e.eq_ignore_ascii_case("safetensors")) {
+        super::ode::warn(format!(
+            "--out {}: the checkpoint is a safetensors file whatever its name; name it \
+             .safetensors to say so",
+            args.out.display()
+        ));
+    }
     for (flag, path) in [("--loss-csv", &args.loss_csv), ("--held-out", &args.held_out)] {
         if let Some(path) = path {
             super::check_output_file(flag, path, true)?;
