@@ -200,16 +200,14 @@ pub fn train_config(args: &OptimArgs) -> Result<TrainConfig> {
         },
         warmup_steps: args.warmup,
     };
+    // Three fields have flags of other names; the rest are renamed by setting_as_flag.
     config.validate().map_err(|e| match &e {
-        flowmatching::Error::InvalidSetting { name, value, .. } => {
-            let flag = match name.as_str() {
-                "steps" => "--train-steps".to_string(),
-                "ema_decay" => "--ema".to_string(),
-                "warmup_steps" => "--warmup".to_string(),
-                other => format!("--{}", other.replace('_', "-")),
-            };
-            flag_error(&flag, value.clone(), e)
-        }
+        flowmatching::Error::InvalidSetting { name, value, .. } => match name.as_str() {
+            "steps" => flag_error("--train-steps", value.clone(), e),
+            "ema_decay" => flag_error("--ema", value.clone(), e),
+            "warmup_steps" => flag_error("--warmup", value.clone(), e),
+            _ => setting_as_flag(e),
+        },
         _ => e.into(),
     })?;
     if args.pool == 0 {
@@ -271,11 +269,12 @@ pub fn load_data(flag: &str, path: &Path, options: &LoadOptions) -> Result<loade
         let what = if path.is_dir() { "is a directory" } else { "no such file" };
         anyhow::bail!("{flag} {}: {what}", path.display());
     }
-    if is_npy(path) {
-        return Ok(loader::load(path, options)?);
-    }
     let file = std::fs::File::open(path).map_err(|e| flowmatching::Error::io(path, e))?;
-    Ok(loader::read_csv(std::io::BufReader::new(file), path, options)?)
+    let file = std::io::BufReader::new(file);
+    match is_npy(path) {
+        true => Ok(loader::read_npy(file, path, options)?),
+        false => Ok(loader::read_csv(file, path, options)?),
+    }
 }
 
 /// Refuses `-` for an input that is read from a named file only (a checkpoint, a spec).
@@ -296,7 +295,8 @@ pub fn input_label(path: &Path) -> String {
     }
 }
 
-/// Whether an output path asks for `.npy` (its name ends in `.npy`, any case).
+/// Whether a path names a `.npy` file (its name ends in `.npy`, any case), which inputs read
+/// and outputs write as NumPy arrays rather than CSV.
 pub fn is_npy(path: &Path) -> bool {
     path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy"))
 }
